@@ -20,6 +20,17 @@ class SourceError(RuntimeError):
     """A source query failed; the message names the connection and the query file."""
 
 
+class SourceSchemaError(SourceError):
+    """The source lacks a table or column the query needs: retrying will not help."""
+
+
+def _is_schema_error(exc: Exception) -> bool:
+    name = type(exc).__name__
+    return name in {"BinderException", "CatalogException", "UndefinedColumn", "UndefinedTable"} or (
+        "ORA-00904" in str(exc) or "ORA-00942" in str(exc)
+    )
+
+
 def read_query(spec: ConnectionSpec, sql_name: str, params: dict) -> pd.DataFrame:
     """Run ``include/sql/<sql_name>`` against a DuckDB or PostgreSQL source, columns upper-cased."""
     text = sqlfiles.load(sql_name)
@@ -39,6 +50,11 @@ def read_query(spec: ConnectionSpec, sql_name: str, params: dict) -> pd.DataFram
         with db.connect(read_only=True) as con:
             df = db._query_df(con, text, binds)
     except Exception as exc:
+        if _is_schema_error(exc):
+            raise SourceSchemaError(
+                f"source '{spec.conn_id}' ({spec.describe()}): query {sql_name} does not match the "
+                f"source's tables: {str(exc).strip()}"
+            ) from exc
         raise SourceError(
             f"source '{spec.conn_id}' ({spec.describe()}): query {sql_name} failed: {exc}"
         ) from exc

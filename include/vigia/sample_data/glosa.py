@@ -28,7 +28,8 @@ CONVENIOS = ["Unimed", "Bradesco Saúde", "SulAmérica", "Amil", "Cassi", "Geap"
              "Hapvida", "NotreDame Intermédica", "Saúde Petrobras", "Postal Saúde", "Mediservice"]
 TIPOS_GLOSA = ["Administrativa", "Técnica", "Linear", "Contratual"]
 CATEGORIAS = ["Materiais", "Medicamentos", "Diárias", "Taxas", "Honorários", "SADT", "OPME", "Gases"]
-GRUPOS = ["Clínico-Cirúrgico", " Clínico-Cirúrgico", "Pronto Socorro-Adulto ", NAO_IDENTIFICADO,
+# distinct after trimming, so no two cells of a segment merge; padding exercises the trim
+GRUPOS = ["Clínico-Cirúrgico ", " Obstetrícia-Parto", "Pronto Socorro-Adulto", NAO_IDENTIFICADO,
           "Oncologia-Quimioterapia"]
 ATENDIMENTOS = ["Internado", "Ambulatorial", "Pronto Socorro", "Externo"]
 REGIONAIS = ["Regional Sul", "Regional Sudeste", "Regional Nordeste", "Regional Centro-Oeste"]

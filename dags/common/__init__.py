@@ -1,0 +1,1 @@
+"""Airflow-side glue shared by the DAG files (connections, warehouse, fail-fast errors, assets)."""

@@ -1,0 +1,40 @@
+"""Print what landed in the warehouse: ``python -m vigia.report`` (the end of ``make demo``)."""
+
+from __future__ import annotations
+
+import os
+
+from vigia import paths
+from vigia.connections import ConnectionSpec, default_uri
+from vigia.warehouse import open_warehouse
+
+SECTIONS = [
+    ("glosa_clustering", "glosa/report_summary.sql", "glosa/report_top_clusters.sql"),
+]
+
+
+def main() -> int:
+    uri = os.environ.get("AIRFLOW_CONN_WAREHOUSE") or default_uri("warehouse")
+    spec = ConnectionSpec.from_uri("warehouse", uri)
+    wh = open_warehouse(spec)
+    print(f"\nWhat landed in the warehouse ({spec.describe()}):")
+    for table in ("glosa_clusters", "glosa_cluster_profiles", "glosa_segment_runs", "dq_results", "dq_quarantine"):
+        if wh.table_exists(table):
+            n = wh.query(f"SELECT COUNT(*) AS n FROM {table}")["n"].iloc[0]  # table name from the list above
+            print(f"  {table:<26} {int(n):>9,} rows")
+    if wh.table_exists("glosa_segment_runs"):
+        print("\nglosa_clustering, per month:")
+        print(wh.query_file("glosa/report_summary.sql").to_string(index=False))
+        print("\nTop 5 clusters by money lost (glosa_cluster_profiles, latest month):")
+        print(wh.query_file("glosa/report_top_clusters.sql").to_string(index=False))
+    if wh.table_exists("dq_results"):
+        print("\nData-quality gates (dq_results, latest run of each suite):")
+        print(wh.query_file("report_dq_latest.sql").to_string(index=False))
+    csv = paths.exports_dir() / "base_cluster_por_hospital.csv"
+    if csv.exists():
+        print(f"\nPower BI export: {csv}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
