@@ -60,22 +60,22 @@ def features_suite(tolerance: float = DEFAULT_TOLERANCE) -> Suite:
 def segment_runs_suite(n_segments: int) -> Suite:
     def build():
         import great_expectations as gx
+        from great_expectations.expectations.row_conditions import Column
 
         e = gx.expectations
-        clustered = f'status=="{CLUSTERED}"'
+        clustered = Column("status") == CLUSTERED
         return [
             e.ExpectTableRowCountToEqual(value=n_segments),
             e.ExpectColumnValuesToBeUnique(column="segment_id"),
             e.ExpectColumnValuesToBeInSet(column="status", value_set=[CLUSTERED, SKIPPED]),
-            e.ExpectColumnValuesToNotBeNull(column="reason", row_condition=f'status=="{SKIPPED}"',
-                                            condition_parser="pandas"),
+            e.ExpectColumnValuesToNotBeNull(column="reason", row_condition=Column("status") == SKIPPED),
             e.ExpectColumnValuesToBeBetween(column="k", min_value=K_MIN, max_value=K_MAX,
-                                            row_condition=clustered, condition_parser="pandas"),
-            e.ExpectColumnValuesToNotBeNull(column="k", row_condition=clustered, condition_parser="pandas"),
+                                            row_condition=clustered),
+            e.ExpectColumnValuesToNotBeNull(column="k", row_condition=clustered),
             e.ExpectColumnValuesToBeBetween(column="silhouette", min_value=-1, max_value=1,
-                                            row_condition=clustered, condition_parser="pandas"),
+                                            row_condition=clustered),
             e.ExpectColumnPairValuesToBeEqual(column_A="n_rows", column_B="rows_labelled",
-                                              row_condition=clustered, condition_parser="pandas"),
+                                              row_condition=clustered),
         ]
 
     return Suite("glosa_segment_runs", build, "every segment clustered or skipped with a reason")
