@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Airflow reads its configuration from the environment: point it at this project before any import.
+os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".airflow"))
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+# Airflow puts the DAGs folder on sys.path for its own processes (DAG files import dags/common)
+sys.path.insert(0, str(ROOT / "dags"))
 PG_ADMIN_URI = os.environ.get("VIGIA_TEST_PG_ADMIN_URI", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
