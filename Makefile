@@ -53,7 +53,7 @@ demo: $(STAMP) $(AIRFLOW_HOME)/airflow.db sample-data
 	done
 	$(BIN)/python -m vigia.report
 
-test: $(STAMP) $(AIRFLOW_HOME)/airflow.db
+test: $(STAMP)
 	$(BIN)/python -m pytest -ra tests
 
 test-fast: $(STAMP)

@@ -11,8 +11,11 @@ isolates the method, not the luck of the draw. Segments where the seed's method
 crashes (fewer than 4 cells, or identical cells) are counted and excluded from
 the k agreement.
 
-Vigia: ``vigia.glosa.clustering.cluster_matrix`` (silhouette on a fixed seeded
-sample of 3,000 cells with distances computed once per segment; no refit).
+Vigia: ``vigia.glosa.pipeline.cluster_segments`` exactly as the DAG's mapped task
+runs it (silhouette on a fixed seeded sample of 3,000 cells with distances
+computed once per segment, no refit, single-threaded because the DAG runs its
+batches side by side). The seed's method runs with the library defaults it had
+(OpenMP/BLAS threads on every core).
 
 Both run in the same process, segment by segment, one after the other, so the
 machine's load is the same for both. Prints a Markdown block for docs/benchmarks.md.
@@ -32,11 +35,13 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
-from vigia.glosa.clustering import K_MAX, SEED, cluster_matrix
+from vigia.glosa.clustering import K_MAX, SEED
+from vigia.glosa.pipeline import cluster_segments
 from vigia.glosa.features import FEATURES, build_features, segments, with_segment_ids
 from vigia.sample_data import glosa as sample
 
@@ -82,18 +87,19 @@ def main() -> int:
     for i, (seg_id, cell) in enumerate(features.groupby("segment_id", sort=True)):
         X = cell[FEATURES].to_numpy(float)
         t = time.perf_counter()
-        ours = cluster_matrix(X)
+        ours = cluster_segments(cell)[1].iloc[0]  # the segment's run row: k, status, reason
         t_ours = time.perf_counter() - t
         t = time.perf_counter()
         base_k = seed_method(X)
         t_base = time.perf_counter() - t
         ours_total += t_ours
         base_total += t_base
-        per_segment.append({"segment_id": int(seg_id), "rows": len(X), "ours_k": ours.k, "seed_k": base_k,
+        ours_k = None if pd.isna(ours["k"]) else int(ours["k"])
+        per_segment.append({"segment_id": int(seg_id), "rows": len(X), "ours_k": ours_k, "seed_k": base_k,
                             "ours_s": t_ours, "seed_s": t_base})
         if len(X) >= 10_000 or (i + 1) % 250 == 0:
             print(f"  segment {i + 1}/{len(segs)} rows={len(X):,} ours={t_ours:.2f}s seed={t_base:.2f}s "
-                  f"k {ours.k}/{base_k}  totals ours={ours_total:.0f}s seed={base_total:.0f}s", flush=True)
+                  f"k {ours_k}/{base_k}  totals ours={ours_total:.0f}s seed={base_total:.0f}s", flush=True)
 
     both = [s for s in per_segment if s["ours_k"] is not None and s["seed_k"] is not None]
     same = sum(s["ours_k"] == s["seed_k"] for s in both)

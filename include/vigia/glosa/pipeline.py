@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+from threadpoolctl import threadpool_limits
 
 from vigia import paths, runs
 from vigia.dq import quarantine, validate
@@ -153,7 +154,17 @@ def plan(run: GlosaRun) -> list[dict]:
 
 
 def cluster_segments(features: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Cluster every segment in ``features``; return (cells with ``cluster``, one run row per segment)."""
+    """Cluster every segment in ``features``; return (cells with ``cluster``, one run row per segment).
+
+    Runs single-threaded (OpenMP and BLAS): parallelism comes from mapped tasks running side by
+    side, and most segments are so small that thread start-up and synchronisation cost more than
+    the K-Means itself (measured: 2.5 ms vs 12.5 ms per fit of 300 cells on a busy 2-core machine).
+    """
+    with threadpool_limits(limits=1):
+        return _cluster_segments(features)
+
+
+def _cluster_segments(features: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     cells, run_rows = [], []
     for seg_id, cell in features.groupby("segment_id", sort=True):
         result = cluster_matrix(cell[FEATURES].to_numpy(float))
