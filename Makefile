@@ -65,6 +65,7 @@ airflow: $(STAMP) $(AIRFLOW_HOME)/airflow.db
 
 bench: $(STAMP)
 	$(BIN)/python bench/glosa_clustering.py
+	$(BIN)/python bench/glosa_dag_wall.py
 
 clean:
 	rm -rf $(AIRFLOW_HOME) $(VIGIA_DATA_DIR)

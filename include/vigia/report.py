@@ -32,7 +32,9 @@ def main() -> int:
         print(wh.query_file("report_dq_latest.sql").to_string(index=False))
     csv = paths.exports_dir() / "base_cluster_por_hospital.csv"
     if csv.exists():
-        print(f"\nPower BI export: {csv}")
+        lines = sum(1 for _ in csv.open(encoding="utf-8")) - 1
+        print(f"\nPower BI export: {csv} ({lines:,} rows)")
+    print("\nExplore in the Airflow UI: make airflow  (http://localhost:8080)")
     return 0
 
 

@@ -1,9 +1,9 @@
 SELECT
     competencia,
     COUNT(*)                                              AS segments,
-    SUM(CASE WHEN status = 'clustered' THEN 1 ELSE 0 END) AS clustered,
-    SUM(CASE WHEN status = 'skipped' THEN 1 ELSE 0 END)   AS skipped,
-    SUM(n_rows)                                           AS cells,
+    CAST(SUM(CASE WHEN status = 'clustered' THEN 1 ELSE 0 END) AS BIGINT) AS clustered,
+    CAST(SUM(CASE WHEN status = 'skipped' THEN 1 ELSE 0 END) AS BIGINT)   AS skipped,
+    CAST(SUM(n_rows) AS BIGINT)                           AS cells,
     ROUND(CAST(AVG(k) AS NUMERIC), 1)                     AS mean_k
 FROM glosa_segment_runs
 GROUP BY competencia
