@@ -65,15 +65,7 @@ def pure_compute(month: date) -> float:
     wh = open_warehouse(ConnectionSpec.from_uri("warehouse", default_uri("warehouse")))
     run = p.GlosaRun("bench_pure_compute", month)
     start = time.perf_counter()
-    p.land_raw(run, read_query(src, p.extract_sql_name(src.kind), p.extract_params(run)))
-    p.gate_extract(run, wh)
-    p.build_features_step(run)
-    p.gate_features(run, wh)
-    batches = p.plan(run)
-    for b in batches:
-        p.cluster_batch(run, b["batch"], b["segment_ids"])
-    p.gate_clusters(run, wh, len(batches))
-    p.publish(run, wh)
+    p.run_in_process(run, read_query(src, p.extract_sql_name(src.kind), p.extract_params(run)), wh)
     p.export_csv(wh)
     return time.perf_counter() - start
 

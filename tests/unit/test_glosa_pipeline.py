@@ -27,15 +27,7 @@ def source(tmp_path):
 
 def run_all(run, src, warehouse):
     raw = read_query(src, p.extract_sql_name(src.kind), p.extract_params(run))
-    p.land_raw(run, raw)
-    p.gate_extract(run, warehouse)
-    p.build_features_step(run)
-    p.gate_features(run, warehouse)
-    batches = p.plan(run)
-    for b in batches:
-        p.cluster_batch(run, b["batch"], b["segment_ids"])
-    p.gate_clusters(run, warehouse, len(batches))
-    return p.publish(run, warehouse)
+    return p.run_in_process(run, raw, warehouse)["publish"]
 
 
 def counts(warehouse):
@@ -117,15 +109,9 @@ def test_null_keys_and_negatives_within_tolerance_are_quarantined_and_counted(tm
     src, rows = _bad_source(tmp_path, few_bad)
     run = p.GlosaRun("r", OCT, tolerance=0.05)
     raw = read_query(src, "glosa/extract.sql", p.extract_params(run))
-    p.land_raw(run, raw)
-    assert p.gate_extract(run, warehouse) == {"rows": len(raw) - 2, "quarantined": 2}
-    p.build_features_step(run)
-    p.gate_features(run, warehouse)
-    batches = p.plan(run)
-    for b in batches:
-        p.cluster_batch(run, b["batch"], b["segment_ids"])
-    p.gate_clusters(run, warehouse, len(batches))
-    assert p.publish(run, warehouse)["dq_quarantine"] == 2
+    steps = p.run_in_process(run, raw, warehouse)
+    assert steps["dq_extract"] == {"rows": len(raw) - 2, "quarantined": 2}
+    assert steps["publish"]["dq_quarantine"] == 2
     q = warehouse.query("SELECT dq_reason, row_json FROM dq_quarantine ORDER BY dq_reason")
     assert "HOSPITAL: expect_column_values_to_not_be_null" in q["dq_reason"].iloc[0]
     assert "VALOR_COBRADO_GERAL: expect_column_values_to_be_between" in q["dq_reason"].iloc[1]

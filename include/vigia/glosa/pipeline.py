@@ -270,3 +270,18 @@ def export_csv(warehouse: Warehouse, target: Path | None = None) -> dict:
     df.to_csv(tmp, index=False, encoding="utf-8")
     tmp.replace(target)
     return {"path": str(target), "rows": len(df)}
+
+
+def run_in_process(run: GlosaRun, raw: pd.DataFrame, warehouse: Warehouse) -> dict:
+    """Every step after extraction, one after the other in this process (no Airflow).
+
+    For debugging, tests and benchmarks; the DAG runs the same functions as separate tasks.
+    Returns each step's summary.
+    """
+    out = {"extract": land_raw(run, raw), "dq_extract": gate_extract(run, warehouse),
+           "build_features": build_features_step(run), "dq_features": gate_features(run, warehouse)}
+    batches = plan(run)
+    out["cluster_batch"] = [cluster_batch(run, b["batch"], b["segment_ids"]) for b in batches]
+    out["dq_clusters"] = gate_clusters(run, warehouse, len(batches))
+    out["publish"] = publish(run, warehouse)
+    return out
