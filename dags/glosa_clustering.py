@@ -38,6 +38,7 @@ from common.vigia_airflow import fail_fast, logical_moment, read_source, warehou
 
 SOURCE_CONN_ID = "glosa_source"
 PUBLISHED = ["glosa_clusters", "glosa_cluster_profiles", "glosa_segment_runs", "dq_quarantine"]
+DQ_RESULTS = warehouse_asset("dq_results")  # every gate appends its validation result
 
 
 def _run():
@@ -107,7 +108,7 @@ def glosa_clustering():
             raw = read_source(SOURCE_CONN_ID, pipeline.extract_sql_name, pipeline.extract_params(run))
         return pipeline.land_raw(run, raw)
 
-    @task
+    @task(outlets=[DQ_RESULTS])
     def dq_extract(_extracted: dict) -> dict:
         from vigia.glosa import pipeline
 
@@ -120,7 +121,7 @@ def glosa_clustering():
 
         return pipeline.build_features_step(_run())
 
-    @task
+    @task(outlets=[DQ_RESULTS])
     def dq_features(_features: dict) -> dict:
         from vigia.glosa import pipeline
 
@@ -140,7 +141,7 @@ def glosa_clustering():
         get_current_context()["batch_label"] = batch["label"]
         return pipeline.cluster_batch(_run(), batch["batch"], batch["segment_ids"])
 
-    @task(trigger_rule="none_failed")
+    @task(trigger_rule="none_failed", outlets=[DQ_RESULTS])
     def dq_clusters(batches: list[dict], _clustered) -> dict:
         from vigia.glosa import pipeline
 

@@ -48,6 +48,8 @@ def test_glosa_dag_shape(dagbag):
     assert mapped.map_index_template == "{{ batch_label }}"
     assert {o.name for o in dag.get_task("publish").outlets} == {
         "glosa_clusters", "glosa_cluster_profiles", "glosa_segment_runs", "dq_quarantine"}
+    for gate in ("dq_extract", "dq_features", "dq_clusters"):
+        assert [o.name for o in dag.get_task(gate).outlets] == ["dq_results"]
     assert set(dag.params) == {"competencia", "hospital", "max_batches", "quarantine_tolerance"}
 
 
