@@ -262,7 +262,7 @@ def test_seed_example_80_anomalous_attendances():
 
 
 def test_municipal_excess_applies_excess_count_with_the_fitted_cutoff(monkeypatch):
-    monkeypatch.setattr(scores, "lognormal_cutoff", lambda rates, q=0.99: 3.2)
+    monkeypatch.setattr(scores.excess, "lognormal_cutoff", lambda rates, q=0.99: 3.2)
     mun = pd.DataFrame([dict(municipio="123456", alvo="X", competencia=month(12),
                              quantidade=400.0, valor=4000.0, populacao=100_000)])
     out = municipal_excess(mun, per=1000)

@@ -1,0 +1,95 @@
+"""Oscillation of each establishment x target against its own recent past."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._common import _MES, _group_month_keys, _lookup, _month_dates, _month_index, _require, _with_month
+
+MEASURES = ("quantidade", "valor")
+
+
+def oscillation(
+    cube: pd.DataFrame,
+    covered_months: Sequence[_dt.date],
+    windows: Sequence[int] = (12, 6),
+) -> pd.DataFrame:
+    """Oscillation of each establishment x target against its own recent past.
+
+    ``cube``: cnes, alvo, competencia, quantidade, valor; one row per
+    establishment x target x month WITH production (an absent row = 0).
+    ``covered_months``: the months for which cubes exist in the warehouse.
+
+    For each row (month i), each window m in ``windows`` and each measure
+    t in (quantidade, valor)::
+
+        score = (t_i + 1) / (median(t_{i-m}, ..., t_{i-1}) + 1)
+
+    The +1 on both sides keeps the ratio finite when the past is all zeros
+    (a new production line from 0 to 50 scores 51). Months of the window that
+    are covered but have no row for this establishment x target count as 0.
+
+    If any of the m previous months is NOT in ``covered_months`` the score is
+    not computed: value = NaN and reason =
+    ``"sem histórico: k de m meses anteriores disponíveis"``.
+
+    Returns long format: cnes, alvo, competencia, score, value, reason, with
+    score in ``oscilacao_{quantidade|valor}_m{m}`` (for windows=(12, 6):
+    oscilacao_quantidade_m12, oscilacao_valor_m12, oscilacao_quantidade_m6,
+    oscilacao_valor_m6), rows sorted by cnes, alvo, competencia then score in
+    that order. Raises ValueError on duplicate cnes x alvo x competencia rows
+    (a cube is already aggregated: a duplicate means a month loaded twice).
+    """
+    _require(cube, ["cnes", "alvo", "competencia", *MEASURES], "cube")
+    windows = [int(m) for m in windows]
+    if not windows or min(windows) < 1:
+        raise ValueError("windows deve conter inteiros >= 1")
+    out_cols = ["cnes", "alvo", "competencia", "score", "value", "reason"]
+    if cube.empty:
+        return pd.DataFrame(columns=out_cols)
+
+    df = _with_month(cube[["cnes", "alvo", "competencia", *MEASURES]]).reset_index(drop=True)
+    dup = df.duplicated(["cnes", "alvo", _MES])
+    if dup.any():
+        first = df.loc[dup].iloc[0]
+        raise ValueError(
+            f"cube com linhas duplicadas para cnes x alvo x competencia, ex.: "
+            f"{first['cnes']} {first['alvo']} {first['competencia']}"
+        )
+    t = df[_MES].to_numpy()
+    g = df.groupby(["cnes", "alvo"], sort=False, dropna=False).ngroup().to_numpy(np.int64)
+    covered = np.unique(_month_index(covered_months)) if len(covered_months) else np.array([], np.int64)
+
+    key = _group_month_keys(g, t, max(windows))
+    order = np.argsort(key, kind="stable")
+    skey = key[order]
+    x = {meas: df[meas].to_numpy(float) for meas in MEASURES}
+    sx = {meas: x[meas][order] for meas in MEASURES}
+    uniq_t, inv_t = np.unique(t, return_inverse=True)
+
+    blocks = []
+    for m in windows:
+        lags = np.arange(1, m + 1)
+        n_cov_month = np.isin(uniq_t[:, None] - lags[None, :], covered).sum(axis=1)
+        reason_month = np.array([
+            None if k == m else f"sem histórico: {int(k)} de {m} meses anteriores disponíveis"
+            for k in n_cov_month
+        ], dtype=object)
+        ok = (n_cov_month == m)[inv_t]
+        reason = reason_month[inv_t]
+        query = key[:, None] - lags[None, :]
+        for meas in MEASURES:
+            med = np.median(_lookup(skey, sx[meas], query), axis=1)
+            value = np.where(ok, (x[meas] + 1.0) / (med + 1.0), np.nan)
+            blocks.append(pd.DataFrame({
+                "cnes": df["cnes"], "alvo": df["alvo"], _MES: t,
+                "score": f"oscilacao_{meas}_m{m}", "value": value, "reason": reason,
+                "_ord": len(blocks),
+            }))
+    out = pd.concat(blocks, ignore_index=True).sort_values(["cnes", "alvo", _MES, "_ord"], kind="stable")
+    out["competencia"] = _month_dates(out[_MES].to_numpy())
+    return out[out_cols].reset_index(drop=True)
