@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from ._common import _MES, _month_dates, _require, _with_month
 
 MAD_TO_SIGMA = 1.4826  # 1 / Φ⁻¹(3/4): makes the MAD a consistent estimator of σ for normal data
 
 
-def value_per_admission(sih: pd.DataFrame, min_aih: int = 5) -> pd.DataFrame:
+def value_per_admission(sih: pd.DataFrame, min_aih: int = 5, q: float = 0.99) -> pd.DataFrame:
     """Robust z-score of the mean value per admission (AIH), on the log scale.
 
     ``sih``: cnes, alvo, competencia, valor (sum of VAL_TOT), n_aih. For each
@@ -29,15 +30,23 @@ def value_per_admission(sih: pd.DataFrame, min_aih: int = 5) -> pd.DataFrame:
                                          the count is odd, the geometric mean of
                                          the two middle ones when even)
 
+    Excess value, with the same 99% criterion as the per-capita excess (the
+    log means are taken as normal with centre med and scale 1.4826 x MAD)::
+
+        corte_valor_aih = exp(med + Φ⁻¹(q) × 1.4826 × MAD)       (R$ per AIH, q = 0.99)
+        excesso_valor   = n_aih × max(0, valor_medio_aih − corte_valor_aih)
+
     Establishments with n_aih < min_aih, or a non-positive mean value, get
     z_robusto NaN and a reason (they are also left out of med and MAD); when
     MAD = 0 every establishment of that alvo x month gets NaN and a reason.
 
-    Returns cnes, alvo, competencia, valor_medio_aih, mediana_nacional,
-    z_robusto, reason, sorted by alvo, competencia, cnes.
+    Returns cnes, alvo, competencia, n_aih, valor_medio_aih, mediana_nacional,
+    z_robusto, corte_valor_aih, excesso_valor (0 where not computable), reason,
+    sorted by alvo, competencia, cnes.
     """
     _require(sih, ["cnes", "alvo", "competencia", "valor", "n_aih"], "sih")
-    out_cols = ["cnes", "alvo", "competencia", "valor_medio_aih", "mediana_nacional", "z_robusto", "reason"]
+    out_cols = ["cnes", "alvo", "competencia", "n_aih", "valor_medio_aih", "mediana_nacional", "z_robusto",
+                "corte_valor_aih", "excesso_valor", "reason"]
     if sih.empty:
         return pd.DataFrame(columns=out_cols)
     d = _with_month(sih[["cnes", "alvo", "competencia", "valor", "n_aih"]]).reset_index(drop=True)
@@ -68,6 +77,10 @@ def value_per_admission(sih: pd.DataFrame, min_aih: int = 5) -> pd.DataFrame:
                      f"deste alvo e competência")
     d["mediana_nacional"] = np.exp(med)
     d["z_robusto"] = z
+    with np.errstate(invalid="ignore"):
+        cut = np.where(eligible & (mad > 0), np.exp(med + norm.ppf(q) * MAD_TO_SIGMA * mad), np.nan)
+    d["corte_valor_aih"] = cut
+    d["excesso_valor"] = np.where(np.isfinite(cut), n * np.maximum(0.0, mean - cut), 0.0)
     d["reason"] = reason
     d = d.sort_values(["alvo", _MES, "cnes"], kind="stable")
     d["competencia"] = _month_dates(d[_MES].to_numpy())

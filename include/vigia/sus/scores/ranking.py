@@ -30,10 +30,13 @@ def provider_ranking(
                             having score s that month (pandas rank pct=True,
                             ties averaged; in (0, 1], 1 = most extreme)
         escore_combinado  = mean of p_s(e) over the scores s available for e
+        escore_maximo     = max of p_s(e): one extreme score is enough for a look
         n_escores         = number of those scores
 
     rank: 1 = highest excesso_valor; ties broken by the higher
-    escore_combinado (NaN last), then by cnes for a deterministic order. The
+    escore_combinado (NaN last), then by cnes for a deterministic order.
+    rank_escore: 1 = highest escore_maximo, ties broken by excesso_valor, then
+    cnes: it surfaces anomalies that carry no excess estimate (a sudden jump). The
     universe is the union of establishments in both inputs (excesso_valor 0
     when absent from ``excess_by_cnes``).
 
@@ -50,7 +53,8 @@ def provider_ranking(
     _require(excess_by_cnes, ["cnes", "competencia", "excesso_valor"], "excess_by_cnes")
     _require(scores_long, ["cnes", "competencia", "score", "value"], "scores_long")
     top = [int(n) for n in top]
-    rank_cols = ["cnes", "competencia", "excesso_valor", "escore_combinado", "n_escores", "rank"]
+    rank_cols = ["cnes", "competencia", "excesso_valor", "escore_combinado", "escore_maximo", "n_escores",
+                 "rank", "rank_escore"]
     conc_cols = ["competencia", "excesso_total", "n_com_excesso", *[f"participacao_top{n}" for n in top]]
 
     ex = _with_month(excess_by_cnes[["cnes", "competencia", "excesso_valor"]])
@@ -63,7 +67,7 @@ def provider_ranking(
     best = sc.groupby(["cnes", _MES, "score"], as_index=False, sort=False)["value"].max()
     best["pct"] = best.groupby([_MES, "score"], sort=False)["value"].rank(method="average", pct=True)
     comb = best.groupby(["cnes", _MES], as_index=False, sort=False).agg(
-        escore_combinado=("pct", "mean"), n_escores=("pct", "size")
+        escore_combinado=("pct", "mean"), escore_maximo=("pct", "max"), n_escores=("pct", "size")
     )
 
     r = tot.merge(comb, on=["cnes", _MES], how="outer")
@@ -76,6 +80,10 @@ def provider_ranking(
         ascending=[True, False, False, True], na_position="last", kind="stable",
     ).reset_index(drop=True)
     r["rank"] = r.groupby(_MES, sort=False).cumcount() + 1
+    by_score = r.sort_values([_MES, "escore_maximo", "excesso_valor", "cnes"],
+                             ascending=[True, False, False, True], na_position="last", kind="stable")
+    r.loc[by_score.index, "rank_escore"] = by_score.groupby(_MES, sort=False).cumcount().to_numpy() + 1
+    r["rank_escore"] = r["rank_escore"].astype(int)
     r["competencia"] = _month_dates(r[_MES].to_numpy())
 
     rows = []

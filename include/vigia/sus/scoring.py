@@ -1,0 +1,91 @@
+"""One competência's scores, from the cubes: the composition of ``vigia.sus.scores``.
+
+Input is the finest cube (establishment x municipality of residence x target x
+month) for the scored month and the months before it, the population, and the
+CNES registry. Output is every table the warehouse publishes for the month:
+
+* ``scores``: establishment x target x score name -> value (+ reason);
+* ``municipal``: municipality x target: rate, EB rate, threshold, log-normal
+  cutoff, excess count and value, 12-month municipal score;
+* ``excess_shares``: the excess attributed to each establishment;
+* ``ranking`` and ``concentration``: the audit priority list;
+* ``flags``: benign explanations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from vigia.sus import cubes, scores
+
+SCORE_VALOR_AIH = "valor_por_aih_z"
+
+
+@dataclass
+class MonthScores:
+    scores: pd.DataFrame
+    municipal: pd.DataFrame
+    excess_shares: pd.DataFrame
+    ranking: pd.DataFrame
+    concentration: pd.DataFrame
+    flags: pd.DataFrame
+
+
+def population_for(mun: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
+    """Attach the population of each municipality for the year of each row's competência.
+
+    A municipality without a population for that year raises, naming it: the
+    ingestion gate is meant to have caught it already.
+    """
+    pop = population[["municipio", "ano", "populacao"]].copy()
+    pop["ano"] = pop["ano"].astype("int64")
+    out = mun.assign(ano=pd.to_datetime(mun["competencia"]).dt.year.astype("int64"))
+    out = out.merge(pop, on=["municipio", "ano"], how="left", validate="m:1")
+    missing = out.loc[out["populacao"].isna(), ["municipio", "ano"]].drop_duplicates()
+    if len(missing):
+        sample = ", ".join(f"{m} ({a})" for m, a in missing.head(5).itertuples(index=False))
+        raise ValueError(f"no IBGE population for {len(missing)} municipality-year(s): {sample}")
+    out["populacao"] = out["populacao"].astype("int64")
+    return out.drop(columns="ano")
+
+
+def score_month(cube: pd.DataFrame, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
+                covered_months: list[date], k: float = 3.0, q: float = 0.99) -> MonthScores:
+    """Every score of ``competencia`` from the cube of that month and the months before it."""
+    cube = cube[pd.to_datetime(cube["competencia"]).dt.date <= competencia]
+    est = cubes.by_establishment(cube)
+    osc = scores.oscillation(est[["cnes", "alvo", "competencia", "quantidade", "valor"]], covered_months)
+    osc = osc[osc["competencia"] == competencia]
+
+    mun = population_for(cubes.by_municipality(cube), population)
+    shares = cube[["cnes", "municipio", "alvo", "competencia", "quantidade"]]
+    rate_scores = scores.municipal_rate_scores(mun[["municipio", "alvo", "competencia", "quantidade", "populacao"]], k=k)
+    eb = scores.attribute_to_establishments(rate_scores, shares)
+    eb = eb[eb["competencia"] == competencia]
+
+    mun_now = mun[mun["competencia"] == competencia]
+    excess = scores.municipal_excess(mun_now, q=q)
+    municipal = excess.merge(
+        rate_scores[rate_scores["competencia"] == competencia][
+            ["municipio", "alvo", "competencia", "taxa_eb", "limiar", "dif", "escore_municipal"]],
+        on=["municipio", "alvo", "competencia"], how="left")
+    exc_shares = scores.share_excess(excess, shares[shares["competencia"] == competencia])
+
+    sih = est[(est["sistema"] == "SIH") & (est["competencia"] == competencia)]
+    vpa = scores.value_per_admission(sih[["cnes", "alvo", "competencia", "valor", "n_aih"]])
+    vpa_long = vpa.assign(score=SCORE_VALOR_AIH)[["cnes", "alvo", "competencia", "score", "z_robusto", "reason"]]
+    vpa_long = vpa_long.rename(columns={"z_robusto": "value"})
+
+    long = pd.concat([osc, eb.assign(reason=None), vpa_long], ignore_index=True)
+    # money: per-capita excess (SIA and SIH) plus the price excess of admissions above the 99% cutoff
+    excess_by_cnes = pd.concat([
+        exc_shares[["cnes", "alvo", "competencia", "excesso_valor"]],
+        vpa[["cnes", "alvo", "competencia", "excesso_valor"]],
+    ], ignore_index=True).groupby(["cnes", "alvo", "competencia"], as_index=False)["excesso_valor"].sum()
+    ranking, concentration = scores.provider_ranking(excess_by_cnes, long)
+    flags = scores.benign_flags(estabelecimentos=registry, oscilacao=osc, mun_excess=excess,
+                                excess_shares=exc_shares)
+    return MonthScores(long, municipal, exc_shares, ranking, concentration, flags)

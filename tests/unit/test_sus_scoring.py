@@ -1,0 +1,86 @@
+"""From DATASUS-layout files to the ranking: the planted anomalies come out on top, the benign one flagged."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from vigia import runs
+from vigia.sample_data import sus as gen
+from vigia.sus import cubes, datasus, scoring, targets
+
+END = date(2026, 10, 1)
+MONTHS = [runs.add_months(END, -i) for i in reversed(range(13))]
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    landing = tmp_path_factory.mktemp("landing")
+    info = gen.generate(landing, END, months=13, municipalities=150, sia_rows_per_month=60_000, seed=11)
+    tgt = targets.load()
+    cube_parts = []
+    for month in MONTHS:
+        parts = []
+        for system in ("SIA", "SIH"):
+            df = datasus.read_competencia(landing, system, month)
+            assert (datasus.code_problems(df, system) == "").all()
+            df["sistema"] = system
+            if "n_aih" not in df:
+                df["n_aih"] = None
+            parts.append(df[cubes.PRODUCTION_COLUMNS])
+        path = landing / f"producao_{month:%Y%m}.parquet"
+        pd.concat(parts, ignore_index=True).to_parquet(path, index=False)
+        cube_parts.append(cubes.build_cube([path], month, tgt))
+    result = scoring.score_month(pd.concat(cube_parts, ignore_index=True), END, datasus.read_population(landing),
+                                 datasus.read_competencia(landing, "CNES", END), MONTHS)
+    return {p["kind"]: p for p in info["planted"]}, result
+
+
+def rank_of(result, cnes, column="rank"):
+    return int(result.ranking.loc[result.ranking["cnes"] == cnes, column].iloc[0])
+
+
+def test_money_anomalies_rank_at_the_top(scored):
+    planted, result = scored
+    top5 = set(result.ranking.nsmallest(5, "rank")["cnes"])
+    for kind in ("excesso_per_capita", "hospital_caro", "campanha_unidade_movel"):
+        assert planted[kind]["cnes"] in top5, (kind, rank_of(result, planted[kind]["cnes"]))
+    conc = result.concentration.iloc[0]
+    assert 0 < conc["participacao_top5"] <= conc["participacao_top100"] <= 1.0
+
+
+def test_the_mobile_unit_campaign_is_flagged_benign(scored):
+    planted, result = scored
+    mobile = planted["campanha_unidade_movel"]["cnes"]
+    assert "unidade_movel" in set(result.flags.loc[result.flags["cnes"] == mobile, "flag"])
+    for kind in ("excesso_per_capita", "salto_abrupto"):
+        cnes = planted[kind]["cnes"]
+        assert "unidade_movel" not in set(result.flags.loc[result.flags["cnes"] == cnes, "flag"])
+
+
+def test_the_abrupt_jump_is_caught_by_the_oscillation_score(scored):
+    planted, result = scored
+    jump = planted["salto_abrupto"]
+    s = result.scores
+    value = s[(s["cnes"] == jump["cnes"]) & (s["alvo"] == jump["alvo"])
+              & (s["score"] == "oscilacao_quantidade_m12")]["value"].item()
+    assert value > 4.0  # production ~6x its 12-month median
+
+
+def test_the_overpriced_hospital_has_the_top_price_score(scored):
+    planted, result = scored
+    h = planted["hospital_caro"]
+    s = result.scores[(result.scores["score"] == scoring.SCORE_VALOR_AIH) & (result.scores["alvo"] == h["alvo"])]
+    assert s.sort_values("value", ascending=False)["cnes"].iloc[0] == h["cnes"]
+
+
+def test_municipal_table_holds_rates_threshold_cutoff_and_excess(scored):
+    planted, result = scored
+    m = result.municipal
+    small = m[m["municipio"].isin(planted["excesso_per_capita"]["municipios"])
+              & (m["alvo"] == planted["excesso_per_capita"]["alvo"])]
+    assert len(small) == len(planted["excesso_per_capita"]["municipios"])
+    assert (small["excesso_quantidade"] > 0).all() and (small["taxa"] > small["cutoff"]).all()
+    assert (small["taxa_eb"] > small["limiar"]).any() and (small["escore_municipal"] > 0).all()
