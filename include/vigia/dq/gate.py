@@ -73,6 +73,7 @@ class Report:
     rows: int
     failures: list[Failure]
     flagged: list[Failure]  # row-level expectations that passed within their tolerance but flagged rows
+    notes: list[str] = field(default_factory=list)  # context the pipeline adds (e.g. which files)
 
     def message(self) -> str:
         if self.success:
@@ -80,6 +81,7 @@ class Report:
         lines = [f"DQ gate '{self.suite}' failed: {len(self.failures)} of {self.evaluated} expectations "
                  f"on {self.rows} rows"]
         lines += [f"  - {f.sentence()}" for f in self.failures]
+        lines += [f"  {note}" for note in self.notes]
         return "\n".join(lines)
 
     def raise_for_failure(self) -> None:

@@ -1,0 +1,264 @@
+"""The SUS pipeline's steps, one function per DAG task, free of Airflow.
+
+ingest (mapped per UF) -> dq_ingest -> build_cube -> dq_cube -> publish_cube
+-> score -> dq_scores -> fact_sheets -> publish_scores
+
+Tasks hand Parquet files to each other in the run's staging folder. The cube
+of the competência is published first (it is the next months' history); the
+scores of the month are published together, in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from vigia import paths, runs
+from vigia.dq import DataQualityError, quarantine, validate
+from vigia.dq.results import RunInfo, record
+from vigia.sus import cubes, datasus, quality, scoring, targets
+from vigia.sus.geo import uf_of
+from vigia.warehouse import PartitionWrite, Warehouse
+
+log = logging.getLogger(__name__)
+
+DAG_ID = "sus_anomaly_scoring"
+CUBE_TABLE = "sus_production_monthly"
+SCORE_TABLES = ["sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
+                "sus_excess_concentration"]
+SYSTEMS = ("SIA", "SIH")
+
+
+def default_landing() -> str:
+    """The generated sample folder (``python -m vigia.sample_data sus``)."""
+    return str(paths.data_dir() / "sources" / "sus")
+
+
+@dataclass(frozen=True)
+class SusRun:
+    run_id: str
+    competencia: date
+    landing: str
+    max_bad_share: float = quality.DEFAULT_MAX_BAD_SHARE
+    history_months: int = 12
+    top_fact_sheets: int = 20
+    dag_id: str = DAG_ID
+
+    @property
+    def dir(self) -> Path:
+        return runs.run_dir(self.dag_id, self.run_id)
+
+    @property
+    def partition_key(self) -> str:
+        return self.competencia.isoformat()
+
+    def info(self, task_id: str) -> RunInfo:
+        return RunInfo(self.dag_id, self.run_id, task_id, self.partition_key)
+
+    def file(self, name: str) -> Path:
+        return self.dir / name
+
+
+# --- ingestion ----------------------------------------------------------------------
+def list_ufs(run: SusRun) -> list[str]:
+    """UFs with SIA or SIH files that can hold the competência (the map of ``ingest_uf``)."""
+    found = set()
+    for system in SYSTEMS:
+        window = datasus.MAX_DELAY_MONTHS[system]
+        months = {runs.add_months(run.competencia, i) for i in range(window + 1)}
+        for f in datasus.discover(run.landing, system).files:
+            if f.processing_month in months:
+                found.add(f.uf)
+    if not found:
+        raise FileNotFoundError(
+            f"no SIA or SIH file for competência {run.competencia:%Y-%m} under {run.landing} "
+            f"(expected SIA/PA<UF>{run.competencia:%y%m}.* or SIH/RD<UF>{run.competencia:%y%m}.*)")
+    return sorted(found)
+
+
+def ingest_uf(run: SusRun, uf: str) -> dict:
+    """Read one UF's files for the competência; quarantine rows with bad codes; stage the rest."""
+    good_parts, bad_parts, summary = [], [], []
+    for system in SYSTEMS:
+        df = datasus.read_competencia(run.landing, system, run.competencia, ufs=[uf])
+        if df.empty:
+            continue
+        problems = datasus.code_problems(df, system)
+        bad = problems != ""
+        for arquivo, g in df.assign(_bad=bad).groupby("arquivo"):
+            summary.append({"uf": uf, "sistema": system, "arquivo": arquivo, "rows": len(g),
+                            "bad": int(g["_bad"].sum()), "bad_share": float(g["_bad"].mean()),
+                            "examples": "; ".join(problems[g.index][g["_bad"]].head(3))})
+        bad_parts.append(df[bad].assign(sistema=system, dq_reason=problems[bad]))
+        good = df[~bad].assign(sistema=system)
+        if "n_aih" not in good:
+            good["n_aih"] = None
+        good_parts.append(good[cubes.PRODUCTION_COLUMNS])
+    good = pd.concat(good_parts, ignore_index=True) if good_parts else pd.DataFrame(columns=cubes.PRODUCTION_COLUMNS)
+    good.to_parquet(run.file(f"producao_{uf}.parquet"), index=False)
+    bad = pd.concat(bad_parts, ignore_index=True) if bad_parts else pd.DataFrame()
+    if len(bad):
+        bad.astype(str).to_parquet(run.file(f"quarantine_{uf}.parquet"), index=False)
+    pd.DataFrame(summary).to_parquet(run.file(f"files_{uf}.parquet"), index=False)
+    return {"uf": uf, "rows": len(good), "quarantined": len(bad)}
+
+
+def gate_ingest(run: SusRun, warehouse: Warehouse, ufs: list[str]) -> dict:
+    """Quarantined share per file under the threshold; codes, money and population coverage."""
+    files = pd.concat([pd.read_parquet(run.file(f"files_{uf}.parquet")) for uf in ufs], ignore_index=True)
+    report = validate(files, quality.files_suite(run.max_bad_share))
+    over = files[files["bad_share"] > run.max_bad_share]
+    report.notes += [f"file {r.arquivo}: {r.bad} of {r.rows} rows quarantined ({r.bad_share:.2%}); e.g. {r.examples}"
+                     for r in over.itertuples()]
+    record(warehouse, report, run.info("dq_ingest"), quarantined=int(files["bad"].sum()))
+    report.raise_for_failure()
+
+    population = datasus.read_population(run.landing)
+    population.to_parquet(run.file("population.parquet"), index=False)
+    registry = datasus.read_competencia(run.landing, "CNES", run.competencia)
+    registry.to_parquet(run.file("registry.parquet"), index=False)
+    production = pd.concat([pd.read_parquet(run.file(f"producao_{uf}.parquet")) for uf in ufs], ignore_index=True)
+    known = population.loc[population["ano"] == run.competencia.year, "municipio"].astype(str).unique().tolist()
+    report = validate(production, quality.ingest_suite(known))
+    record(warehouse, report, run.info("dq_ingest"))
+    report.raise_for_failure()
+    return {"rows": len(production), "quarantined": int(files["bad"].sum()), "files": len(files)}
+
+
+# --- cube ---------------------------------------------------------------------------
+def build_cube(run: SusRun, ufs: list[str]) -> dict:
+    cube = cubes.build_cube([run.file(f"producao_{uf}.parquet") for uf in ufs], run.competencia, targets.load())
+    cube.to_parquet(run.file("cube.parquet"), index=False)
+    return {"cells": len(cube), "targets": int(cube["alvo"].nunique())}
+
+
+def gate_cube(run: SusRun, warehouse: Warehouse) -> dict:
+    cube = pd.read_parquet(run.file("cube.parquet"))
+    report = validate(cube, quality.cube_suite())
+    record(warehouse, report, run.info("dq_cube"))
+    report.raise_for_failure()
+    return {"cells": len(cube)}
+
+
+def _quarantine_rows(run: SusRun) -> pd.DataFrame:
+    frames = []
+    for path in sorted(run.dir.glob("quarantine_*.parquet")):
+        bad = pd.read_parquet(path)
+        payload = bad.drop(columns=[quarantine.REASON_COLUMN])
+        frames.append(pd.DataFrame({
+            "run_id": run.run_id, "suite": "sus_ingest", "dq_reason": bad[quarantine.REASON_COLUMN],
+            "row_json": [json.dumps(r, ensure_ascii=False) for r in payload.to_dict("records")]}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["run_id", "suite", "dq_reason", "row_json"])
+
+
+def publish_cube(run: SusRun, warehouse: Warehouse) -> dict:
+    """Replace the competência's cube (and its quarantine) in one transaction."""
+    cube = pd.read_parquet(run.file("cube.parquet")).assign(run_id=run.run_id)
+    return warehouse.replace_partitions([
+        PartitionWrite(CUBE_TABLE, {"competencia": run.competencia}, cube),
+        PartitionWrite("dq_quarantine", {"dag_id": run.dag_id, "partition_key": run.partition_key},
+                       _quarantine_rows(run)),
+    ])
+
+
+# --- scores -------------------------------------------------------------------------
+def score(run: SusRun, warehouse: Warehouse) -> dict:
+    """Score the competência from the warehouse cubes of it and the ``history_months`` before it."""
+    start = runs.add_months(run.competencia, -run.history_months)
+    history = warehouse.query_file("sus/cube_history.sql", {"inicio": start, "fim": run.competencia})
+    history["competencia"] = pd.to_datetime(history["competencia"]).dt.date
+    covered = sorted(set(history["competencia"]))
+    missing = [runs.add_months(start, i) for i in range(run.history_months)
+               if runs.add_months(start, i) not in covered]
+    if missing:
+        log.warning("no cube in the warehouse for %d earlier competência(s) (%s..%s): scores that need "
+                    "them carry a reason instead of a value; backfill those months to build them",
+                    len(missing), missing[0], missing[-1])
+    result = scoring.score_month(history, run.competencia, pd.read_parquet(run.file("population.parquet")),
+                                 pd.read_parquet(run.file("registry.parquet")), covered)
+    for name in ("scores", "municipal", "excess_shares", "ranking", "concentration", "flags"):
+        getattr(result, name).to_parquet(run.file(f"{name}.parquet"), index=False)
+    history.to_parquet(run.file("history.parquet"), index=False)
+    return {"establishments": len(result.ranking), "history_months": len(covered) - 1,
+            "excess_value": float(result.ranking["excesso_valor"].sum())}
+
+
+def load_scores(run: SusRun) -> scoring.MonthScores:
+    return scoring.MonthScores(**{name: pd.read_parquet(run.file(f"{name}.parquet")) for name in
+                                  ("scores", "municipal", "excess_shares", "ranking", "concentration", "flags")})
+
+
+def gate_scores(run: SusRun, warehouse: Warehouse) -> dict:
+    ranking = pd.read_parquet(run.file("ranking.parquet"))
+    report = validate(ranking, quality.ranking_suite(len(ranking)))
+    record(warehouse, report, run.info("dq_scores"))
+    report.raise_for_failure()
+    return {"establishments": len(ranking)}
+
+
+def fact_sheets(run: SusRun) -> dict:
+    """Render the fact sheets of the top of the ranking under data/reports/sus/<YYYY-MM>/."""
+    from vigia.sus import fact_sheets as sheets
+
+    out_dir = paths.data_dir() / "reports" / "sus" / f"{run.competencia:%Y-%m}"
+    names = dict(zip(targets.load()["alvo"], targets.load()["nome"]))
+    written = sheets.render_top(load_scores(run), pd.read_parquet(run.file("history.parquet")), names,
+                                pd.read_parquet(run.file("registry.parquet")), out_dir, top=run.top_fact_sheets)
+    index = {p.name.split("_")[1]: str(p) for p in written}
+    run.file("fact_sheets.json").write_text(json.dumps(index))
+    return {"sheets": len(written), "folder": str(out_dir)}
+
+
+def publish_scores(run: SusRun, warehouse: Warehouse) -> dict:
+    """Replace the competência's scores, municipal excess, ranking, flags and concentration together."""
+    r = load_scores(run)
+    registry = pd.read_parquet(run.file("registry.parquet"))[["cnes", "municipio", "uf"]].drop_duplicates("cnes")
+    sheets_file = run.file("fact_sheets.json")
+    sheets = json.loads(sheets_file.read_text()) if sheets_file.exists() else {}
+    flags_by_cnes = (r.flags.dropna(subset=["cnes"]).groupby("cnes")["flag"]
+                     .agg(lambda f: ",".join(sorted(set(f)))))
+    ranking = r.ranking.merge(registry, on="cnes", how="left")
+    ranking["flags"] = ranking["cnes"].map(flags_by_cnes)
+    ranking["folha_de_fatos"] = ranking["cnes"].map(sheets)
+    scores_out = r.scores.merge(registry[["cnes", "uf"]], on="cnes", how="left")
+    municipal = r.municipal.assign(uf=r.municipal["municipio"].map(uf_of))
+    part = {"competencia": run.competencia}
+
+    def keep(df: pd.DataFrame, table_columns: list[str]) -> pd.DataFrame:
+        return df[[c for c in table_columns if c in df.columns]].assign(run_id=run.run_id)
+
+    writes = [
+        PartitionWrite("sus_anomaly_scores", part, keep(scores_out, ["cnes", "uf", "alvo", "score", "value", "reason"])),
+        PartitionWrite("sus_municipal_excess", part, keep(municipal, [
+            "municipio", "uf", "alvo", "populacao", "quantidade", "valor", "taxa", "cutoff", "excesso_quantidade",
+            "excesso_valor", "taxa_eb", "limiar", "escore_municipal", "reason"])),
+        PartitionWrite("sus_provider_ranking", part, keep(ranking, [
+            "cnes", "uf", "municipio", "rank", "rank_escore", "excesso_valor", "escore_combinado", "escore_maximo",
+            "n_escores", "flags", "folha_de_fatos"])),
+        PartitionWrite("sus_benign_flags", part, keep(r.flags, ["cnes", "municipio", "alvo", "flag", "detail"])),
+        PartitionWrite("sus_excess_concentration", part, keep(r.concentration, [
+            "excesso_total", "n_com_excesso", "participacao_top5", "participacao_top100"])),
+    ]
+    return warehouse.replace_partitions(writes)
+
+
+def run_in_process(run: SusRun, warehouse: Warehouse, with_fact_sheets: bool = True) -> dict:
+    """Every step, one after the other in this process (no Airflow): for tests and benchmarks."""
+    ufs = list_ufs(run)
+    out = {"ingest": [ingest_uf(run, uf) for uf in ufs], "dq_ingest": gate_ingest(run, warehouse, ufs),
+           "build_cube": build_cube(run, ufs), "dq_cube": gate_cube(run, warehouse),
+           "publish_cube": publish_cube(run, warehouse), "score": score(run, warehouse),
+           "dq_scores": gate_scores(run, warehouse)}
+    if with_fact_sheets:
+        out["fact_sheets"] = fact_sheets(run)
+    out["publish_scores"] = publish_scores(run, warehouse)
+    return out
+
+
+__all__ = ["DataQualityError", "SusRun"]
