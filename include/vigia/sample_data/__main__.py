@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from datetime import date
 
 from vigia import paths, runs
@@ -41,6 +42,16 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--seed", type=int, default=7)
     g.add_argument("--target", default=os.environ.get("AIRFLOW_CONN_GLOSA_SOURCE") or default_uri("glosa_source"),
                    help="connection URI to load (default: AIRFLOW_CONN_GLOSA_SOURCE or the embedded DuckDB file)")
+    sub.add_parser("sus", help="DATASUS SIA/SIH/CNES files and IBGE population for sus_anomaly_scoring "
+                               "(options: python -m vigia.sample_data sus --help)", add_help=False)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sus"]:  # its own options live with its generator
+        from vigia.sample_data import sus
+
+        rest = argv[1:]
+        if not any(a.startswith("--landing") for a in rest):
+            rest = ["--landing", str(paths.data_dir() / "sources" / "sus"), *rest]
+        return sus.main(rest)
     args = parser.parse_args(argv)
 
     if args.source == "glosa":

@@ -167,6 +167,35 @@ def publish_cube(run: SusRun, warehouse: Warehouse) -> dict:
     ])
 
 
+# --- history ------------------------------------------------------------------------
+def missing_history(run: SusRun, warehouse: Warehouse) -> list[str]:
+    """Earlier competências (YYYY-MM) of the scoring window with no cube in the warehouse."""
+    start = runs.add_months(run.competencia, -run.history_months)
+    window = [runs.add_months(start, i) for i in range(run.history_months)]
+    have = set()
+    if warehouse.table_exists(CUBE_TABLE):
+        got = warehouse.query_file("sus/cube_months.sql", {"inicio": start, "fim": run.competencia})
+        have = {pd.Timestamp(m).date() for m in got["competencia"]}
+    return [f"{m:%Y-%m}" for m in window if m not in have]
+
+
+def build_history_cube(run: SusRun, warehouse: Warehouse, month: str) -> dict:
+    """Ingest, check and publish the cube of an earlier competência (what a backfill run would do)."""
+    sub = SusRun(f"{run.run_id}__historico_{month}", runs.month_start(month), run.landing,
+                 run.max_bad_share, run.history_months, 0, run.dag_id)
+    try:
+        ufs = list_ufs(sub)
+    except FileNotFoundError as exc:
+        log.warning("history %s: %s", month, exc)
+        return {"competencia": month, "cells": 0, "reason": str(exc)}
+    for uf in ufs:
+        ingest_uf(sub, uf)
+    gate_ingest(sub, warehouse, ufs)
+    build_cube(sub, ufs)
+    gate_cube(sub, warehouse)
+    return {"competencia": month, **publish_cube(sub, warehouse)}
+
+
 # --- scores -------------------------------------------------------------------------
 def score(run: SusRun, warehouse: Warehouse) -> dict:
     """Score the competência from the warehouse cubes of it and the ``history_months`` before it."""
@@ -204,6 +233,9 @@ def gate_scores(run: SusRun, warehouse: Warehouse) -> dict:
 
 def fact_sheets(run: SusRun) -> dict:
     """Render the fact sheets of the top of the ranking under data/reports/sus/<YYYY-MM>/."""
+    if run.top_fact_sheets <= 0:
+        run.file("fact_sheets.json").write_text("{}")
+        return {"sheets": 0}
     from vigia.sus import fact_sheets as sheets
 
     out_dir = paths.data_dir() / "reports" / "sus" / f"{run.competencia:%Y-%m}"

@@ -22,6 +22,8 @@ import pandas as pd
 from vigia.sus import cubes, scores
 
 SCORE_VALOR_AIH = "valor_por_aih_z"
+# establishments below this monthly volume do not count when deciding whether a region spiked
+MIN_VOLUME_REGIONAL_SPIKE = 10.0
 
 
 @dataclass
@@ -86,6 +88,11 @@ def score_month(cube: pd.DataFrame, competencia: date, population: pd.DataFrame,
         vpa[["cnes", "alvo", "competencia", "excesso_valor"]],
     ], ignore_index=True).groupby(["cnes", "alvo", "competencia"], as_index=False)["excesso_valor"].sum()
     ranking, concentration = scores.provider_ranking(excess_by_cnes, long)
-    flags = scores.benign_flags(estabelecimentos=registry, oscilacao=osc, mun_excess=excess,
-                                excess_shares=exc_shares)
+    substantial = est[(est["competencia"] == competencia) & (est["quantidade"] >= MIN_VOLUME_REGIONAL_SPIKE)]
+    osc_substantial = osc.merge(substantial[["cnes", "alvo"]], on=["cnes", "alvo"], how="inner")
+    spikes = scores.benign_flags(estabelecimentos=registry, oscilacao=osc_substantial)
+    others = scores.benign_flags(estabelecimentos=registry, oscilacao=osc, mun_excess=excess,
+                                 excess_shares=exc_shares)
+    flags = pd.concat([spikes[spikes["flag"] == "pico_regional"], others[others["flag"] != "pico_regional"]],
+                      ignore_index=True)
     return MonthScores(long, municipal, exc_shares, ranking, concentration, flags)

@@ -21,6 +21,7 @@ def benign_flags(
     *,
     limiar_pico: float = 2.0,
     populacao_minima: int = 5000,
+    minimo_estabelecimentos: int = 3,
 ) -> pd.DataFrame:
     """Benign explanations to show next to an anomaly (never removes it).
 
@@ -44,7 +45,10 @@ def benign_flags(
     * ``pico_regional``: within uf x alvo x competencia, with n establishments
       with production (rows with score oscilacao_quantidade_m12, NaN
       included) and k of them with oscilacao_quantidade_m12 >= limiar_pico:
-      if k > n / 2, every one of the n gets the flag (campaign or epidemic).
+      if k > n / 2 and n >= minimo_estabelecimentos, every one of the n gets
+      the flag (campaign or epidemic). The caller decides which establishments
+      count (the pipeline passes only those with a meaningful volume, since a
+      producer of 1 unit after a zero median always "doubles").
       Needs ``estabelecimentos`` for the uf.
     * ``municipio_pequeno``: populacao < populacao_minima, on the municipal
       excess rows with excesso_quantidade > 0 (cnes missing, municipio set)
@@ -102,7 +106,7 @@ def benign_flags(
         g = o.groupby(["uf", "alvo", _MES], sort=False)
         o["n"] = g["cnes"].transform("size")
         o["k"] = g["pico"].transform("sum")
-        o = o[o["k"] > o["n"] / 2]
+        o = o[(o["k"] > o["n"] / 2) & (o["n"] >= minimo_estabelecimentos)]
         if len(o):
             parts.append(pd.DataFrame({
                 "cnes": o["cnes"].to_numpy(), "municipio": None, "alvo": o["alvo"].to_numpy(),

@@ -1,0 +1,190 @@
+"""
+### Monthly SUS anomaly scoring (`sus_anomaly_scoring`, InfoSAS)
+
+Scores the SUS production of one competência (by default the month before the
+run's logical date) for statistical anomalies, ranks establishments for audit
+by the estimated value of their anomalous production, and renders fact sheets
+for the top of the ranking. **Anomalies are not fraud**: campaigns, epidemics
+and mobile units explain many of them, and findings carry benign flags.
+
+**Flow:** `list_ufs` → `ingest_uf` (mapped, one task per UF) → `dq_ingest` →
+`build_cube` → `dq_cube` → `publish_cube` → (`find_missing_history` →
+`build_history_cube`, mapped per month) → `score` → `dq_scores` →
+`fact_sheets` → `publish_scores`.
+
+**Inputs:** DATASUS files under the landing folder (Airflow Variable
+`sus_landing_path`, a local path or an object-storage URL; default: the
+generated sample in `data/sources/sus`): `SIA/PA<UF><AA><MM>[a|b…].{dbc,parquet,csv}`,
+`SIH/RD<UF><AA><MM>.*`, `CNES/ST<UF><AA><MM>.*`, `IBGE/populacao.csv`. SIA is
+keyed on PA_CMP, so a competência reads the files of that month and the three
+after it. Mining targets: `include/vigia/sus/alvos.csv` (versioned).
+
+**History:** the scores use the cubes of the 12 earlier competências already in
+the warehouse; a backfill over earlier months builds them. With the Param
+`build_missing_history`, the run builds the missing ones itself
+(`build_history_cube`, mapped, one task per month). Scores that still lack
+history carry a reason instead of a value.
+
+**Outputs** (connection `warehouse`; partition = competência, replaced in one
+transaction on rerun): `sus_production_monthly`, `sus_anomaly_scores`,
+`sus_municipal_excess`, `sus_provider_ranking`, `sus_benign_flags`,
+`sus_excess_concentration`; fact sheets in `data/reports/sus/<YYYY-MM>/`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Param, Variable, dag, get_current_context, task
+
+from common.vigia_airflow import fail_fast, logical_moment, warehouse, warehouse_asset
+
+SCORES = ["sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
+          "sus_excess_concentration"]
+DQ_RESULTS = warehouse_asset("dq_results")
+
+
+def _run():
+    """The SusRun of the current task: competência, landing and thresholds from context and Params."""
+    from vigia import runs
+    from vigia.sus.pipeline import SusRun, default_landing
+
+    context = get_current_context()
+    params = context["params"]
+    with fail_fast():
+        month = (runs.month_start(params["competencia"]) if params.get("competencia")
+                 else runs.previous_month(logical_moment(context)))
+    landing = params.get("landing") or Variable.get("sus_landing_path", default=None) or default_landing()
+    return SusRun(run_id=context["run_id"], competencia=month, landing=str(landing),
+                  max_bad_share=float(params["max_bad_share"]), top_fact_sheets=int(params["top_fact_sheets"]))
+
+
+@dag(
+    dag_id="sus_anomaly_scoring",
+    schedule="0 4 10 * *",  # the 10th of every month, 04:00 São Paulo time
+    start_date=pendulum.datetime(2026, 1, 1, tz="America/Sao_Paulo"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "owner": "controle-avaliacao-sus",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=10),
+        "execution_timeout": timedelta(hours=3),
+    },
+    tags=["vigia", "sus", "infosas", "monthly"],
+    params={
+        "competencia": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$", title="Competência (YYYY-MM)",
+                             description="Month scored, e.g. 2026-09. Empty: the month before the logical date."),
+        "landing": Param(None, type=["null", "string"], title="Landing folder",
+                         description="Overrides the Variable sus_landing_path for this run (local path or URL)."),
+        "max_bad_share": Param(0.01, type="number", minimum=0, maximum=0.5, title="Max. quarantined share",
+                               description="Share of a file's rows that may be quarantined for bad codes or "
+                                           "negative values before the run fails."),
+        "build_missing_history": Param(
+            False, type="boolean", title="Build missing history",
+            description="Build the cubes of earlier competências missing from the warehouse (up to 12) from the "
+                        "landing files in this run, instead of leaving their scores without history."),
+        "top_fact_sheets": Param(20, type="integer", minimum=0, maximum=500, title="Fact sheets",
+                                 description="How many establishments at the top of the ranking get a fact sheet."),
+    },
+    doc_md=__doc__,
+)
+def sus_anomaly_scoring():
+    @task
+    def list_ufs() -> list[str]:
+        from vigia.sus import pipeline
+
+        with fail_fast():
+            return pipeline.list_ufs(_run())
+
+    @task(map_index_template="{{ uf }}", max_active_tis_per_dag=4)
+    def ingest_uf(uf: str) -> dict:
+        from vigia.sus import pipeline
+
+        get_current_context()["uf"] = uf
+        return pipeline.ingest_uf(_run(), uf)
+
+    @task(outlets=[DQ_RESULTS])
+    def dq_ingest(ufs: list[str], _ingested) -> dict:
+        from vigia.sus import pipeline
+
+        with fail_fast():
+            return pipeline.gate_ingest(_run(), warehouse(), ufs)
+
+    @task
+    def build_cube(ufs: list[str], _checked: dict) -> dict:
+        from vigia.sus import pipeline
+
+        return pipeline.build_cube(_run(), ufs)
+
+    @task(outlets=[DQ_RESULTS])
+    def dq_cube(_cube: dict) -> dict:
+        from vigia.sus import pipeline
+
+        with fail_fast():
+            return pipeline.gate_cube(_run(), warehouse())
+
+    @task(outlets=[warehouse_asset("sus_production_monthly"), warehouse_asset("dq_quarantine")])
+    def publish_cube(_checked: dict) -> dict:
+        from vigia.sus import pipeline
+
+        return pipeline.publish_cube(_run(), warehouse())
+
+    @task
+    def find_missing_history(_published: dict) -> list[str]:
+        from vigia.sus import pipeline
+
+        if not get_current_context()["params"]["build_missing_history"]:
+            return []
+        return pipeline.missing_history(_run(), warehouse())
+
+    @task(map_index_template="{{ competencia }}", max_active_tis_per_dag=2,
+          outlets=[warehouse_asset("sus_production_monthly")])
+    def build_history_cube(month: str) -> dict:
+        from vigia.sus import pipeline
+
+        get_current_context()["competencia"] = month
+        with fail_fast():
+            return pipeline.build_history_cube(_run(), warehouse(), month)
+
+    @task(trigger_rule="none_failed")
+    def score(_published: dict, _history) -> dict:
+        from vigia.sus import pipeline
+
+        with fail_fast():
+            return pipeline.score(_run(), warehouse())
+
+    @task(outlets=[DQ_RESULTS])
+    def dq_scores(_scored: dict) -> dict:
+        from vigia.sus import pipeline
+
+        with fail_fast():
+            return pipeline.gate_scores(_run(), warehouse())
+
+    @task
+    def fact_sheets(_checked: dict) -> dict:
+        from vigia.sus import pipeline
+
+        return pipeline.fact_sheets(_run())
+
+    @task(outlets=[warehouse_asset(t) for t in SCORES])
+    def publish_scores(_sheets: dict) -> dict:
+        from vigia.sus import pipeline
+
+        return pipeline.publish_scores(_run(), warehouse())
+
+    ufs = list_ufs()
+    ingested = ingest_uf.expand(uf=ufs)
+    cube = build_cube(ufs, dq_ingest(ufs, ingested))
+    published = publish_cube(dq_cube(cube))
+    history = build_history_cube.expand(month=find_missing_history(published))
+    publish_scores(fact_sheets(dq_scores(score(published, history))))
+
+
+dag = sus_anomaly_scoring()
+
+if __name__ == "__main__":
+    dag.test()

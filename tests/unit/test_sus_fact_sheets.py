@@ -1,0 +1,205 @@
+"""Fact sheets: one self-contained, escaped, Brazilian-formatted HTML page per establishment x target x month."""
+
+from __future__ import annotations
+
+import ast
+import html
+import re
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from vigia import runs
+from vigia.sample_data import sus as gen
+from vigia.sus import cubes, datasus, fact_sheets, scoring, targets
+
+END = date(2026, 10, 1)
+MONTHS = [runs.add_months(END, -i) for i in reversed(range(13))]
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    landing = tmp_path_factory.mktemp("landing")
+    info = gen.generate(landing, END, months=13, municipalities=120, sia_rows_per_month=30_000, seed=11)
+    tgt = targets.load()
+    cube_parts = []
+    for month in MONTHS:
+        parts = []
+        for system in ("SIA", "SIH"):
+            df = datasus.read_competencia(landing, system, month)
+            df["sistema"] = system
+            if "n_aih" not in df:
+                df["n_aih"] = None
+            parts.append(df[cubes.PRODUCTION_COLUMNS])
+        path = landing / f"producao_{month:%Y%m}.parquet"
+        pd.concat(parts, ignore_index=True).to_parquet(path, index=False)
+        cube_parts.append(cubes.build_cube([path], month, tgt))
+    cube = pd.concat(cube_parts, ignore_index=True)
+    registry = datasus.read_competencia(landing, "CNES", END)
+    result = scoring.score_month(cube, END, datasus.read_population(landing), registry, MONTHS)
+    return {
+        "planted": {p["kind"]: p for p in info["planted"]},
+        "cube": cube, "result": result, "registry": registry,
+        "names": dict(zip(tgt["alvo"], tgt["nome"])),
+    }
+
+
+@pytest.fixture(scope="module")
+def mobile_sheet(scored):
+    p = scored["planted"]["campanha_unidade_movel"]
+    page = fact_sheets.render(p["cnes"], p["alvo"], END, scored["cube"], scored["result"], scored["names"],
+                              scored["registry"])
+    return p, page
+
+
+def section(page: str, section_id: str) -> str:
+    m = re.search(rf'<section id="{section_id}">(.*?)</section>', page, flags=re.S)
+    assert m, f"section {section_id} missing"
+    return m.group(1)
+
+
+def n_charts(page: str) -> int:
+    return page.count("<svg") + page.count("data:image/png;base64")
+
+
+def brl(x: float) -> str:
+    return "R$ " + f"{x:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def test_sheet_is_self_contained(mobile_sheet):
+    _, page = mobile_sheet
+    assert page.startswith("<!DOCTYPE html>")
+    for external in ("http://", "https://", "<script src", "<link"):
+        assert external not in page, external
+    assert "<script" not in page and "<img src=\"/" not in page
+
+
+def test_sheet_has_header_disclaimer_charts_and_flags(mobile_sheet, scored):
+    p, page = mobile_sheet
+    assert p["cnes"] in page and p["alvo"] in page
+    assert html.escape(scored["names"][p["alvo"]]) in page
+    assert "não são prova de fraude" in page
+    assert 'class="aviso"' in page.split('id="resumo"')[0]  # the disclaimer comes before everything else
+    resumo = section(page, "resumo")
+    assert "40 — unidade móvel terrestre" in resumo  # TP_UNID from the registry
+    rk = scored["result"].ranking.set_index("cnes").loc[p["cnes"]]
+    assert f"{int(rk['rank'])}º de" in resumo and f"{int(rk['rank_escore'])}º de" in resumo
+    assert brl(rk["excesso_valor"]) in resumo
+    assert "unidade_movel" in section(page, "sinalizacoes")
+    assert n_charts(section(page, "taxas-municipais")) == 1
+    assert n_charts(section(page, "serie-producao")) == 1
+    assert 'id="valor-por-aih"' not in page  # SIA target: no value-per-AIH chart
+    assert n_charts(page) >= 2
+
+
+def test_numbers_behind_the_scores_in_brazilian_format(mobile_sheet, scored):
+    p, page = mobile_sheet
+    numbers = section(page, "numeros")
+    s = scored["result"].scores
+    own = s[(s["cnes"] == p["cnes"]) & (s["alvo"] == p["alvo"])]
+    assert len(own) and all(name in numbers for name in own["score"])
+    # every planted municipality has its excess row, with the population written 1.234 style
+    mun = scored["result"].municipal.set_index(["municipio", "alvo"])
+    for m in p["municipios"]:
+        assert f"<td>{m}</td>" in numbers
+        pop = int(mun.loc[(m, p["alvo"]), "populacao"])
+        assert f"{pop:,}".replace(",", ".") in numbers
+    assert re.search(r"R\$ \d{1,3}(\.\d{3})+,\d{2}", numbers)  # R$ 1.234,56
+    assert re.search(r">\d{1,3},\d%<", numbers)  # share 99,4%
+    assert not re.search(r"\d,\d{3}\.\d", page)  # no English 1,234.5 anywhere
+
+
+def test_text_is_escaped(scored):
+    p = scored["planted"]["salto_abrupto"]
+    names = {**scored["names"], p["alvo"]: 'Consultas <b>perigosas</b> & "cia"'}
+    page = fact_sheets.render(p["cnes"], p["alvo"], END, scored["cube"], scored["result"], names)
+    assert "&lt;b&gt;perigosas&lt;/b&gt; &amp; &quot;cia&quot;" in page
+    assert "<b>" not in page
+    assert "cadastro CNES não fornecido" in page  # no registry given
+    assert n_charts(page) >= 2
+
+
+def test_sih_sheet_shows_the_value_per_admission_chart(scored):
+    p = scored["planted"]["hospital_caro"]
+    page = fact_sheets.render(p["cnes"], p["alvo"], END, scored["cube"], scored["result"], scored["names"],
+                              scored["registry"])
+    aih = section(page, "valor-por-aih")
+    assert n_charts(aih) == 1 and "este estabelecimento" in aih
+    assert n_charts(page) == 3
+    assert "mediana nacional" in section(page, "numeros")
+
+
+def test_select_top_picks_the_largest_excess_or_the_most_extreme_score(scored):
+    result = scored["result"]
+    sel = fact_sheets.select_top(result, scored["cube"], top=25)
+    ranking = result.ranking.nsmallest(25, "rank")
+    assert list(sel["cnes"]) == list(ranking["cnes"]) and list(sel["rank"]) == list(ranking["rank"])
+    excess = ranking.set_index("cnes")["excesso_valor"]
+    for row in sel.itertuples(index=False):
+        if row.criterio == "excesso":
+            assert excess[row.cnes] > 0
+        else:
+            assert excess[row.cnes] == 0
+            s = result.scores
+            assert ((s["cnes"] == row.cnes) & (s["alvo"] == row.alvo) & (s["score"] == row.criterio)).any()
+    assert (sel["criterio"] != "excesso").any()  # the fallback is exercised
+    for kind in ("campanha_unidade_movel", "excesso_per_capita"):
+        p = scored["planted"][kind]
+        if p["cnes"] in set(sel["cnes"]):
+            assert sel.set_index("cnes").loc[p["cnes"], "alvo"] == p["alvo"]
+
+
+def test_render_top_writes_one_sheet_per_top_establishment(scored, tmp_path):
+    result, mobile = scored["result"], scored["planted"]["campanha_unidade_movel"]
+    top3 = list(result.ranking.nsmallest(3, "rank")["cnes"])
+    assert mobile["cnes"] in top3
+    paths = fact_sheets.render_top(result, scored["cube"], scored["names"], scored["registry"], tmp_path, top=3)
+    assert len(paths) == 3 and all(p.exists() and p.parent == tmp_path for p in paths)
+    names = sorted(p.name for p in paths)
+    assert sorted(p.name for p in tmp_path.iterdir()) == names  # no temporary files left behind
+    found = {}
+    for name in names:
+        m = re.fullmatch(r"2026-10_(\d{7})_(SI[AH]-\d{6})\.html", name)
+        assert m, name
+        found[m.group(1)] = m.group(2)
+    assert set(found) == set(top3)
+    assert f"2026-10_{mobile['cnes']}_{mobile['alvo']}.html" in names
+    assert "unidade_movel" in (tmp_path / f"2026-10_{mobile['cnes']}_{mobile['alvo']}.html").read_text("utf-8")
+
+
+def test_production_series_counts_absent_months_as_zero():
+    cube = pd.DataFrame({
+        "competencia": [date(2026, 1, 1), date(2026, 3, 1), date(2026, 4, 1), date(2026, 2, 1)],
+        "cnes": ["1", "1", "1", "2"], "alvo": ["A"] * 4, "quantidade": [10.0, 30.0, 40.0, 5.0],
+    })
+    s = fact_sheets._series(cube, "1", "A")
+    assert list(s["quantidade"]) == [10.0, 0.0, 30.0, 40.0]
+    assert s["mediana_anterior"].isna().iloc[0]
+    assert list(s["mediana_anterior"].iloc[1:]) == [10.0, 5.0, 10.0]
+
+
+def test_brazilian_number_formats():
+    assert fact_sheets.fmt_brl(1234.56) == "R$ 1.234,56"
+    assert fact_sheets.fmt_brl(1234567.891) == "R$ 1.234.567,89"
+    assert fact_sheets.fmt_num(-0.001) == "0,00"
+    assert fact_sheets.fmt_pct(0.4567) == "45,7%"
+    assert fact_sheets.fmt_qty(19850.0) == "19.850" and fact_sheets.fmt_qty(2.5) == "2,50"
+    assert fact_sheets.fmt_num(float("nan")) == "—" and fact_sheets.fmt_brl(None) == "—"
+
+
+def test_write_is_atomic_and_overwrites(tmp_path):
+    target = tmp_path / "sub" / "folha.html"
+    fact_sheets.write(target, "<p>um</p>")
+    fact_sheets.write(target, "<p>dois — ção</p>")
+    assert target.read_text("utf-8") == "<p>dois — ção</p>"
+    assert [p.name for p in target.parent.iterdir()] == ["folha.html"]
+
+
+def test_matplotlib_is_imported_only_inside_functions():
+    tree = ast.parse(Path(fact_sheets.__file__).read_text("utf-8"))
+    top_level = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    names = [a.name for n in top_level for a in n.names] + [n.module or "" for n in top_level
+                                                            if isinstance(n, ast.ImportFrom)]
+    assert not any(name.startswith("matplotlib") for name in names)
