@@ -18,6 +18,8 @@ export PATH := $(BIN):$(PATH)
 
 DEMO_SEGMENTS ?= 60
 DEMO_ROWS ?= 20000
+DEMO_SUS_MUNICIPALITIES ?= 150
+DEMO_SUS_ROWS ?= 40000
 
 .PHONY: help venv sample-data demo test test-fast airflow bench clean
 
@@ -43,11 +45,16 @@ $(AIRFLOW_HOME)/airflow.db: $(STAMP)
 
 sample-data: $(STAMP)
 	$(BIN)/python -m vigia.sample_data glosa --segments $(DEMO_SEGMENTS) --rows $(DEMO_ROWS)
+	$(BIN)/python -m vigia.sample_data sus --municipalities $(DEMO_SUS_MUNICIPALITIES) --sia-rows $(DEMO_SUS_ROWS)
+
+# the SUS demo run builds its 12 months of history in the same run
+DEMO_CONF_sus_anomaly_scoring := {"build_missing_history": true}
 
 demo: $(STAMP) $(AIRFLOW_HOME)/airflow.db sample-data
-	@for dag in glosa_clustering; do \
-	  echo "== airflow dags test $$dag"; \
-	  airflow dags test $$dag > $(AIRFLOW_HOME)/demo-$$dag.log 2>&1 \
+	@for dag in glosa_clustering sus_anomaly_scoring; do \
+	  conf=$$(case $$dag in sus_anomaly_scoring) echo '$(DEMO_CONF_sus_anomaly_scoring)';; *) echo '{}';; esac); \
+	  echo "== airflow dags test $$dag -c '$$conf'"; \
+	  airflow dags test $$dag -c "$$conf" > $(AIRFLOW_HOME)/demo-$$dag.log 2>&1 \
 	    && echo "   success (log: $(AIRFLOW_HOME)/demo-$$dag.log)" \
 	    || { tail -40 $(AIRFLOW_HOME)/demo-$$dag.log; echo "   FAILED (log: $(AIRFLOW_HOME)/demo-$$dag.log)"; exit 1; }; \
 	done
@@ -60,7 +67,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -ra tests/unit tests/dag_validation
 
 airflow: $(STAMP) $(AIRFLOW_HOME)/airflow.db
-	@test -f $(VIGIA_DATA_DIR)/sources/glosa.duckdb || $(MAKE) sample-data
+	@test -f $(VIGIA_DATA_DIR)/sources/glosa.duckdb -a -d $(VIGIA_DATA_DIR)/sources/sus || $(MAKE) sample-data
 	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=True airflow standalone
 
 bench: $(STAMP)

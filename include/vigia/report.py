@@ -8,17 +8,16 @@ from vigia import paths
 from vigia.connections import ConnectionSpec, default_uri
 from vigia.warehouse import open_warehouse
 
-SECTIONS = [
-    ("glosa_clustering", "glosa/report_summary.sql", "glosa/report_top_clusters.sql"),
-]
-
 
 def main() -> int:
     uri = os.environ.get("AIRFLOW_CONN_WAREHOUSE") or default_uri("warehouse")
     spec = ConnectionSpec.from_uri("warehouse", uri)
     wh = open_warehouse(spec)
     print(f"\nWhat landed in the warehouse ({spec.describe()}):")
-    for table in ("glosa_clusters", "glosa_cluster_profiles", "glosa_segment_runs", "dq_results", "dq_quarantine"):
+    tables = ("glosa_clusters", "glosa_cluster_profiles", "glosa_segment_runs", "sus_production_monthly",
+              "sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
+              "sus_excess_concentration", "dq_results", "dq_quarantine")
+    for table in tables:
         if wh.table_exists(table):
             n = wh.query(f"SELECT COUNT(*) AS n FROM {table}")["n"].iloc[0]  # table name from the list above
             print(f"  {table:<26} {int(n):>9,} rows")
@@ -27,6 +26,15 @@ def main() -> int:
         print(wh.query_file("glosa/report_summary.sql").to_string(index=False))
         print("\nTop 5 clusters by money lost (glosa_cluster_profiles, latest month):")
         print(wh.query_file("glosa/report_top_clusters.sql").to_string(index=False))
+    if wh.table_exists("sus_provider_ranking"):
+        print("\nsus_anomaly_scoring, scored months (sus_excess_concentration):")
+        print(wh.query_file("sus/report_summary.sql").to_string(index=False))
+        print("\nTop of the audit ranking (sus_provider_ranking, latest month; anomalies are not fraud):")
+        top = wh.query_file("sus/report_top_ranking.sql")
+        top["folha_de_fatos"] = top["folha_de_fatos"].map(lambda p: os.path.basename(p) if isinstance(p, str) else "")
+        top["flags"] = top["flags"].fillna("")
+        print(top.to_string(index=False))
+        print(f"  fact sheets: {paths.data_dir() / 'reports' / 'sus'}")
     if wh.table_exists("dq_results"):
         print("\nData-quality gates (dq_results, latest run of each suite):")
         print(wh.query_file("report_dq_latest.sql").to_string(index=False))

@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-EXPECTED_DAGS = {"glosa_clustering"}
+EXPECTED_DAGS = {"glosa_clustering", "sus_anomaly_scoring"}
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,23 @@ print(json.dumps({"seconds": seconds, "errors": list(bag.import_errors), "heavy"
 """
 
 
-@pytest.mark.parametrize("dag_file", ["glosa_clustering.py"])
+def test_sus_dag_shape(dagbag):
+    dag = dagbag.dags.get("sus_anomaly_scoring")
+    assert dag.timetable.expression == "0 4 10 * *"
+    order = ["list_ufs", "ingest_uf", "dq_ingest", "build_cube", "dq_cube", "publish_cube",
+             "find_missing_history", "build_history_cube", "score", "dq_scores", "fact_sheets", "publish_scores"]
+    for up, down in zip(order, order[1:]):
+        assert down in dag.get_task(up).downstream_task_ids, f"{up} -> {down}"
+    assert dag.get_task("ingest_uf").map_index_template == "{{ uf }}"
+    assert dag.get_task("build_history_cube").map_index_template == "{{ competencia }}"
+    assert {o.name for o in dag.get_task("publish_scores").outlets} == {
+        "sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
+        "sus_excess_concentration"}
+    assert [o.name for o in dag.get_task("publish_cube").outlets] == ["sus_production_monthly", "dq_quarantine"]
+    assert set(dag.params) == {"competencia", "landing", "max_bad_share", "build_missing_history", "top_fact_sheets"}
+
+
+@pytest.mark.parametrize("dag_file", ["glosa_clustering.py", "sus_anomaly_scoring.py"])
 def test_dag_file_parses_in_under_a_second_without_heavy_imports(dag_file):
     out = subprocess.run([sys.executable, "-c", PARSE_PROBE, str(ROOT / "dags" / dag_file),
                           str(ROOT / "dags")],

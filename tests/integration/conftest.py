@@ -57,7 +57,7 @@ def run_dag(airflow_home, data_dir):
     return run
 
 
-def sample(data_dir: Path, *args: str, env: dict | None = None) -> None:
-    subprocess.run([sys.executable, "-m", "vigia.sample_data", "glosa", *args],
+def sample(data_dir: Path, *args: str, env: dict | None = None, source: str = "glosa") -> None:
+    subprocess.run([sys.executable, "-m", "vigia.sample_data", source, *args],
                    env={**os.environ, "VIGIA_DATA_DIR": str(data_dir), **(env or {})}, check=True,
                    capture_output=True, text=True)

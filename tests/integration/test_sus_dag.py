@@ -1,0 +1,55 @@
+"""`airflow dags test sus_anomaly_scoring` end to end, on DuckDB and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+from tests.integration.conftest import sample
+from vigia.connections import ConnectionSpec, default_uri
+from vigia.warehouse import open_warehouse
+
+LOGICAL_DATE = "2026-11-02T09:00:00+00:00"   # scores 2026-10
+SAMPLE = ["--municipalities", "100", "--sia-rows", "20000", "--end-month", "2026-10", "--months", "13"]
+CONF = {"build_missing_history": True, "top_fact_sheets": 3}
+
+
+def counts(wh) -> dict:
+    tables = ["sus_production_monthly", "sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking",
+              "sus_benign_flags", "sus_excess_concentration"]
+    return {t: int(wh.query(f"SELECT COUNT(*) AS n FROM {t}")["n"].iloc[0]) for t in tables}
+
+
+def check_run(run, wh, data_dir):
+    assert run.returncode == 0, run.output[-4000:]
+    months = wh.query("SELECT DISTINCT competencia FROM sus_production_monthly ORDER BY 1")["competencia"]
+    assert len(months) == 13                                 # 12 months of history built in the same run
+    states = run.task_states("sus_anomaly_scoring")
+    assert {s for _, _, s in states} == {"success"}, states
+    assert len([t for t, _, _ in states if t == "ingest_uf"]) == 5            # one mapped task per UF
+    assert len([t for t, _, _ in states if t == "build_history_cube"]) == 12  # one per missing month
+    planted = {p["kind"]: p for p in json.loads((data_dir / "sources" / "sus" / "_planted.json").read_text())["planted"]}
+    mobile = planted["campanha_unidade_movel"]["cnes"]
+    row = wh.query("SELECT rank, flags, folha_de_fatos FROM sus_provider_ranking WHERE cnes = :c "
+                   "AND competencia = :m", {"c": mobile, "m": "2026-10-01"})
+    assert row["rank"].item() <= 5 and "unidade_movel" in row["flags"].item()
+    assert row["folha_de_fatos"].item().endswith(f"2026-10_{mobile}_SIA-020403.html")
+    assert (data_dir / "reports" / "sus" / "2026-10").is_dir()
+
+
+def test_duckdb_end_to_end_builds_history_and_rerun_is_idempotent(run_dag, data_dir):
+    sample(data_dir, *SAMPLE, source="sus")
+    first = run_dag("sus_anomaly_scoring", LOGICAL_DATE, conf=CONF)
+    wh = open_warehouse(ConnectionSpec.from_uri("warehouse", default_uri("warehouse")))
+    check_run(first, wh, data_dir)
+    before = counts(wh)
+    again = run_dag("sus_anomaly_scoring", "2026-11-03T09:00:00+00:00", conf={"top_fact_sheets": 3})
+    assert again.returncode == 0, again.output[-4000:]
+    assert counts(wh) == before
+    built = [(m, s) for t, m, s in again.task_states("sus_anomaly_scoring") if t == "build_history_cube"]
+    assert built == [(-1, "skipped")]  # history already there: an empty map, nothing built
+
+
+def test_postgres_warehouse(run_dag, data_dir, pg_uri):
+    sample(data_dir, *SAMPLE, source="sus")
+    run = run_dag("sus_anomaly_scoring", LOGICAL_DATE, conf=CONF, env={"AIRFLOW_CONN_WAREHOUSE": pg_uri})
+    check_run(run, open_warehouse(ConnectionSpec.from_uri("warehouse", pg_uri)), data_dir)
