@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 from tests.integration.conftest import sample
 from vigia.connections import ConnectionSpec, default_uri
@@ -47,6 +50,15 @@ def test_duckdb_end_to_end_builds_history_and_rerun_is_idempotent(run_dag, data_
     assert counts(wh) == before
     built = [(m, s) for t, m, s in again.task_states("sus_anomaly_scoring") if t == "build_history_cube"]
     assert built == [(-1, "skipped")]  # history already there: an empty map, nothing built
+
+    # any fact sheet on demand, from the warehouse
+    top = wh.query("SELECT cnes FROM sus_provider_ranking WHERE rank = 10")["cnes"].item()
+    out = data_dir / "on_demand.html"
+    subprocess.run([sys.executable, "-m", "vigia.sus", "sheet", "--cnes", top, "--alvo", "SIA-030101",
+                    "--competencia", "2026-10", "--out", str(out)], check=True, capture_output=True,
+                   env={**os.environ, "VIGIA_DATA_DIR": str(data_dir)})
+    text = out.read_text(encoding="utf-8")
+    assert top in text and "<svg" in text and "https://" not in text
 
 
 def test_postgres_warehouse(run_dag, data_dir, pg_uri):

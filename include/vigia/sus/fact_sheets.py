@@ -633,6 +633,7 @@ def write(path: Path | str, html_text: str) -> Path:
             fh.write(html_text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # a report: readable by the web server and the auditors' accounts
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

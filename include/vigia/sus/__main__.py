@@ -1,0 +1,57 @@
+"""Command line for auditors: ``python -m vigia.sus sheet --cnes C --alvo A --competencia YYYY-MM``.
+
+Renders the fact sheet of any establishment x target x competência on demand,
+from the cubes in the warehouse (``AIRFLOW_CONN_WAREHOUSE`` or the embedded
+default) and the population and CNES registry of the landing folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from vigia import paths, runs
+from vigia.connections import ConnectionSpec, default_uri
+from vigia.sus import datasus, fact_sheets, scoring, targets
+from vigia.sus.pipeline import default_landing
+from vigia.warehouse import open_warehouse
+
+
+def sheet(cnes: str, alvo: str, competencia: str, landing: str, out: Path | None) -> Path:
+    month = runs.month_start(competencia)
+    wh = open_warehouse(ConnectionSpec.from_uri(
+        "warehouse", os.environ.get("AIRFLOW_CONN_WAREHOUSE") or default_uri("warehouse")))
+    start = runs.add_months(month, -12)
+    cube = wh.query_file("sus/cube_history.sql", {"inicio": start, "fim": month})
+    if cube.empty:
+        raise SystemExit(f"no cube for {competencia} in the warehouse: run sus_anomaly_scoring for it first")
+    cube["competencia"] = pd.to_datetime(cube["competencia"]).dt.date
+    registry = datasus.read_competencia(landing, "CNES", month)
+    result = scoring.score_month(cube, month, datasus.read_population(landing), registry,
+                                 sorted(set(cube["competencia"])))
+    tgt = targets.load()
+    html = fact_sheets.render(cnes, alvo, month, cube, result, dict(zip(tgt["alvo"], tgt["nome"])), registry)
+    out = out or paths.data_dir() / "reports" / "sus" / f"{month:%Y-%m}" / fact_sheets.file_name(month, cnes, alvo)
+    return fact_sheets.write(out, html)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vigia.sus", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("sheet", help="render one fact sheet")
+    s.add_argument("--cnes", required=True)
+    s.add_argument("--alvo", required=True, help="target id, e.g. SIA-020403 (see include/vigia/sus/alvos.csv)")
+    s.add_argument("--competencia", required=True, help="YYYY-MM")
+    s.add_argument("--landing", default=os.environ.get("SUS_LANDING_PATH") or default_landing())
+    s.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    path = sheet(args.cnes, args.alvo, args.competencia, args.landing, args.out)
+    print(f"fact sheet: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
