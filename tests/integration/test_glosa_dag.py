@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from tests.integration.conftest import sample
 from vigia.connections import ConnectionSpec, default_uri

@@ -3,7 +3,6 @@
 from datetime import date
 
 import pandas as pd
-import pytest
 
 from vigia import sql as sqlfiles
 from vigia.sus import cubes

@@ -11,39 +11,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from vigia import runs
-from vigia.sample_data import sus as gen
-from vigia.sus import cubes, datasus, fact_sheets, scoring, targets
-
-END = date(2026, 10, 1)
-MONTHS = [runs.add_months(END, -i) for i in reversed(range(13))]
-
+from tests.unit.sus_sample import END, scored_month
+from vigia.sus import fact_sheets
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
-    landing = tmp_path_factory.mktemp("landing")
-    info = gen.generate(landing, END, months=13, municipalities=120, sia_rows_per_month=30_000, seed=11)
-    tgt = targets.load()
-    cube_parts = []
-    for month in MONTHS:
-        parts = []
-        for system in ("SIA", "SIH"):
-            df = datasus.read_competencia(landing, system, month)
-            df["sistema"] = system
-            if "n_aih" not in df:
-                df["n_aih"] = None
-            parts.append(df[cubes.PRODUCTION_COLUMNS])
-        path = landing / f"producao_{month:%Y%m}.parquet"
-        pd.concat(parts, ignore_index=True).to_parquet(path, index=False)
-        cube_parts.append(cubes.build_cube([path], month, tgt))
-    cube = pd.concat(cube_parts, ignore_index=True)
-    registry = datasus.read_competencia(landing, "CNES", END)
-    result = scoring.score_month(cube, END, datasus.read_population(landing), registry, MONTHS)
-    return {
-        "planted": {p["kind"]: p for p in info["planted"]},
-        "cube": cube, "result": result, "registry": registry,
-        "names": dict(zip(tgt["alvo"], tgt["nome"])),
-    }
+    return scored_month(tmp_path_factory.mktemp("landing"), municipalities=120, sia_rows_per_month=30_000)
 
 
 @pytest.fixture(scope="module")

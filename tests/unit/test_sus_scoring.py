@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
 
-import pandas as pd
 import pytest
 
-from vigia import runs
-from vigia.sample_data import sus as gen
-from vigia.sus import cubes, datasus, scoring, targets
-
-END = date(2026, 10, 1)
-MONTHS = [runs.add_months(END, -i) for i in reversed(range(13))]
-
+from tests.unit.sus_sample import scored_month
+from vigia.sus import scoring
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
-    landing = tmp_path_factory.mktemp("landing")
-    info = gen.generate(landing, END, months=13, municipalities=150, sia_rows_per_month=60_000, seed=11)
-    tgt = targets.load()
-    cube_parts = []
-    for month in MONTHS:
-        parts = []
-        for system in ("SIA", "SIH"):
-            df = datasus.read_competencia(landing, system, month)
-            assert (datasus.code_problems(df, system) == "").all()
-            df["sistema"] = system
-            if "n_aih" not in df:
-                df["n_aih"] = None
-            parts.append(df[cubes.PRODUCTION_COLUMNS])
-        path = landing / f"producao_{month:%Y%m}.parquet"
-        pd.concat(parts, ignore_index=True).to_parquet(path, index=False)
-        cube_parts.append(cubes.build_cube([path], month, tgt))
-    result = scoring.score_month(pd.concat(cube_parts, ignore_index=True), END, datasus.read_population(landing),
-                                 datasus.read_competencia(landing, "CNES", END), MONTHS)
-    return {p["kind"]: p for p in info["planted"]}, result
+    month = scored_month(tmp_path_factory.mktemp("landing"), municipalities=150, sia_rows_per_month=60_000)
+    return month["planted"], month["result"]
 
 
 def rank_of(result, cnes, column="rank"):
