@@ -43,3 +43,31 @@ def run_dir(dag_id: str, run_id: str) -> Path:
     path = paths.staging_dir() / safe_name(dag_id) / safe_name(run_id)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+class MonthRun:
+    """What every pipeline run of one competência shares: its staging folder, partition key and ids.
+
+    Mixed into each pipeline's frozen dataclass, which defines ``run_id``, ``competencia`` and ``dag_id``.
+    """
+
+    run_id: str
+    competencia: date
+    dag_id: str
+
+    @property
+    def dir(self) -> Path:
+        return run_dir(self.dag_id, self.run_id)
+
+    @property
+    def partition_key(self) -> str:
+        return self.competencia.isoformat()
+
+    def info(self, task_id: str):
+        """Which run and task a data-quality result belongs to."""
+        from vigia.dq.results import RunInfo
+
+        return RunInfo(self.dag_id, self.run_id, task_id, self.partition_key)
+
+    def file(self, name: str) -> Path:
+        return self.dir / name

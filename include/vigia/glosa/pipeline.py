@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 
 from vigia import paths, runs
 from vigia.dq import quarantine, validate
-from vigia.dq.results import RunInfo, record
+from vigia.dq.results import record
 from vigia.glosa import quality
 from vigia.glosa.batching import MAX_BATCHES, plan_batches
 from vigia.glosa.clustering import CLUSTERED, cluster_matrix
@@ -41,7 +41,7 @@ RUN_COLUMNS = ["segment_id", *SEGMENT_KEYS, "n_rows", "k", "silhouette", "silhou
 
 
 @dataclass(frozen=True)
-class GlosaRun:
+class GlosaRun(runs.MonthRun):
     """One run of the pipeline for one month (competência)."""
 
     run_id: str
@@ -50,20 +50,6 @@ class GlosaRun:
     tolerance: float = quality.DEFAULT_TOLERANCE
     max_batches: int = MAX_BATCHES
     dag_id: str = DAG_ID
-
-    @property
-    def dir(self) -> Path:
-        return runs.run_dir(self.dag_id, self.run_id)
-
-    @property
-    def partition_key(self) -> str:
-        return self.competencia.isoformat()
-
-    def info(self, task_id: str) -> RunInfo:
-        return RunInfo(self.dag_id, self.run_id, task_id, self.partition_key)
-
-    def file(self, name: str) -> Path:
-        return self.dir / name
 
 
 # --- extract ------------------------------------------------------------------------

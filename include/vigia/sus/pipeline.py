@@ -14,13 +14,12 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 
 from vigia import paths, runs
 from vigia.dq import DataQualityError, quarantine, validate
-from vigia.dq.results import RunInfo, record
+from vigia.dq.results import record
 from vigia.sus import cubes, datasus, quality, scoring, targets
 from vigia.sus.geo import uf_of
 from vigia.warehouse import PartitionWrite, Warehouse
@@ -40,7 +39,7 @@ def default_landing() -> str:
 
 
 @dataclass(frozen=True)
-class SusRun:
+class SusRun(runs.MonthRun):
     run_id: str
     competencia: date
     landing: str
@@ -48,20 +47,6 @@ class SusRun:
     history_months: int = 12
     top_fact_sheets: int = 20
     dag_id: str = DAG_ID
-
-    @property
-    def dir(self) -> Path:
-        return runs.run_dir(self.dag_id, self.run_id)
-
-    @property
-    def partition_key(self) -> str:
-        return self.competencia.isoformat()
-
-    def info(self, task_id: str) -> RunInfo:
-        return RunInfo(self.dag_id, self.run_id, task_id, self.partition_key)
-
-    def file(self, name: str) -> Path:
-        return self.dir / name
 
 
 # --- ingestion ----------------------------------------------------------------------
