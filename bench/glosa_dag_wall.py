@@ -4,9 +4,10 @@
 2. Pure compute: runs every step of the pipeline in one process, one after the
    other, with no Airflow (``vigia.glosa.pipeline``), and times it.
 3. Starts ``airflow standalone`` (LocalExecutor, SQLite metadata) in a scratch
-   AIRFLOW_HOME, triggers the DAG through the REST API with Params, as a user
-   pressing Trigger would, waits for it, and reads every task instance's
-   duration from the API.
+   AIRFLOW_HOME, unpauses the DAG through the REST API, waits for the run the
+   scheduler creates for the latest weekly interval (the run users get every
+   Monday), and reads every task instance's duration from the API. Only
+   glosa_clustering is unpaused.
 
 Prints a Markdown block for docs/benchmarks.md: DAG wall time, pure compute,
 the sum of task durations, and the overhead per task instance.
@@ -28,6 +29,8 @@ import time
 import urllib.request
 from datetime import date, datetime
 from pathlib import Path
+
+from vigia import runs
 
 ROOT = Path(__file__).resolve().parents[1]
 PORT = int(os.environ.get("BENCH_AIRFLOW_PORT", "18080"))
@@ -88,14 +91,20 @@ def main() -> int:
            "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True", "AIRFLOW__API__PORT": str(PORT),
-           "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False", "GX_ANALYTICS_ENABLED": "False"}
+           # the task runners reach the API server here, not on the default :8080
+           "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{PORT}/execution/",
+           "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True", "GX_ANALYTICS_ENABLED": "False"}
     os.environ.update(env)
     bin_dir = Path(sys.executable).parent
     env["PATH"] = f"{bin_dir}:{env['PATH']}"
 
+    # the scheduled run analyses the month before its logical date (the latest Monday): cover both
+    # candidate months so the bench works whatever day it runs
+    month = runs.previous_month(date.today())
     subprocess.run([sys.executable, "-m", "vigia.sample_data", "glosa", "--segments", str(args.segments),
-                    "--rows", str(args.rows), "--months", "1", "--end-month", "2026-10"], env=env, check=True)
-    compute = pure_compute(date(2026, 10, 1))
+                    "--rows", str(args.rows), "--months", "2", "--end-month", f"{month:%Y-%m}"],
+                   env=env, check=True)
+    compute = pure_compute(month)
     print(f"pure compute, one process: {compute:.1f}s", flush=True)
 
     subprocess.run([str(bin_dir / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True)
@@ -106,10 +115,9 @@ def main() -> int:
         wait("the API server", lambda: call("GET", "/monitor/health"), 240)
         wait("the DAG to be parsed", lambda: call("GET", "/dags/glosa_clustering"), 240)
         call("PATCH", "/dags/glosa_clustering", {"is_paused": False})
-        run = call("POST", "/dags/glosa_clustering/dagRuns",
-                   {"logical_date": "2026-11-02T09:00:00Z", "conf": {"competencia": "2026-10"}})
-        run_id = run["dag_run_id"]
-        print(f"triggered {run_id}", flush=True)
+        run_id = wait("the scheduled run", lambda: next(
+            (r["dag_run_id"] for r in call("GET", "/dags/glosa_clustering/dagRuns")["dag_runs"]), None), 300)
+        print(f"scheduler created {run_id}", flush=True)
         final = wait("the run to finish", lambda: (lambda r: r if r["state"] in ("success", "failed") else None)(
             call("GET", f"/dags/glosa_clustering/dagRuns/{run_id}")), 7200, every=5)
         tis = call("GET", f"/dags/glosa_clustering/dagRuns/{run_id}/taskInstances?limit=200")["task_instances"]

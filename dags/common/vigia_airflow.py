@@ -81,7 +81,7 @@ def read_source(conn_id: str, sql_name_for, params: dict):
     try:
         df = OracleHook(oracle_conn_id=conn_id).get_df(text, parameters=binds, df_type="pandas")
     except Exception as exc:
-        if sources._is_schema_error(exc):
+        if sources.is_schema_error(exc):
             raise sources.SourceSchemaError(f"source '{conn_id}': query {sql_name}: {exc}") from exc
         raise
     df.columns = [str(c).upper() for c in df.columns]

@@ -24,7 +24,7 @@ class SourceSchemaError(SourceError):
     """The source lacks a table or column the query needs: retrying will not help."""
 
 
-def _is_schema_error(exc: Exception) -> bool:
+def is_schema_error(exc: Exception) -> bool:
     name = type(exc).__name__
     return name in {"BinderException", "CatalogException", "UndefinedColumn", "UndefinedTable"} or (
         "ORA-00904" in str(exc) or "ORA-00942" in str(exc)
@@ -50,7 +50,7 @@ def read_query(spec: ConnectionSpec, sql_name: str, params: dict) -> pd.DataFram
         with db.connect(read_only=True) as con:
             df = db._query_df(con, text, binds)
     except Exception as exc:
-        if _is_schema_error(exc):
+        if is_schema_error(exc):
             raise SourceSchemaError(
                 f"source '{spec.conn_id}' ({spec.describe()}): query {sql_name} does not match the "
                 f"source's tables: {str(exc).strip()}"
