@@ -60,3 +60,35 @@ def test_municipal_table_holds_rates_threshold_cutoff_and_excess(scored):
     assert len(small) == len(planted["excesso_per_capita"]["municipios"])
     assert (small["excesso_quantidade"] > 0).all() and (small["taxa"] > small["cutoff"]).all()
     assert (small["taxa_eb"] > small["limiar"]).any() and (small["escore_municipal"] > 0).all()
+
+
+def test_regional_spike_needs_the_region_itself_to_jump():
+    from datetime import date
+
+    import pandas as pd
+
+    from vigia import runs
+    from vigia.sus import cubes, scores
+    from vigia.sus.scoring import _spike_candidates
+
+    months = [runs.add_months(date(2025, 10, 1), i) for i in range(13)]
+    end = months[-1]
+    rows = []
+    for i, m in enumerate(months):
+        for cnes in ("1000001", "1000002", "1000003"):        # MG: everyone triples in the last month
+            rows.append((m, cnes, "310620", "MG", 60.0 if m == end else 20.0))
+        for j, cnes in enumerate(("3000001", "3000002", "3000003", "3000004")):  # SP: producers take turns
+            rows.append((m, cnes, "355030", "SP", 40.0 if (i + j) % 4 == 0 else 10.0))
+    cube = pd.DataFrame(rows, columns=["competencia", "cnes", "municipio", "uf", "quantidade"]).assign(
+        alvo="SIA-020201", alvo_versao=1, sistema="SIA", valor=lambda d: d["quantidade"], n_aih=0)
+    est = cubes.by_establishment(cube)
+    osc = scores.oscillation(est[["cnes", "alvo", "competencia", "quantidade", "valor"]], months)
+    osc = osc[osc["competencia"] == end]
+    registry = cube[["cnes", "uf"]].drop_duplicates().assign(tp_unid="05")
+    candidates = _spike_candidates(cube, est, osc, registry, end, months)
+    flags = scores.benign_flags(estabelecimentos=registry, oscilacao=candidates)
+    flagged = set(flags.loc[flags["flag"] == "pico_regional", "cnes"])
+    assert flagged == {"1000001", "1000002", "1000003"}
+    # in SP some producers "double" (40 after a median of 10) but the state's total does not move
+    sp = osc[osc["cnes"].str.startswith("3") & (osc["score"] == "oscilacao_quantidade_m12")]
+    assert (sp["value"] >= 2).any()

@@ -54,6 +54,21 @@ def population_for(mun: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="ano")
 
 
+def _spike_candidates(cube, est, osc, registry, competencia, covered_months, limiar: float = 2.0):
+    """The oscillation rows that may make a regional spike: substantial producers (>= 10 units in
+    the month) of a UF x target whose total production itself jumped >= ``limiar`` x its 12-month
+    median. Sporadic producers double all the time; a campaign or an epidemic moves the region."""
+    regional = (cube.groupby(["uf", "alvo", "competencia"], as_index=False)[["quantidade", "valor"]].sum()
+                .rename(columns={"uf": "cnes"}))
+    reg_osc = scores.oscillation(regional, covered_months)
+    jumped = reg_osc[(reg_osc["competencia"] == competencia) & (reg_osc["score"] == "oscilacao_quantidade_m12")
+                     & (reg_osc["value"] >= limiar)].rename(columns={"cnes": "uf"})[["uf", "alvo"]]
+    substantial = est[(est["competencia"] == competencia) & (est["quantidade"] >= MIN_VOLUME_REGIONAL_SPIKE)]
+    out = osc.merge(substantial[["cnes", "alvo"]], on=["cnes", "alvo"], how="inner")
+    out = out.merge(registry[["cnes", "uf"]].drop_duplicates("cnes"), on="cnes", how="inner")
+    return out.merge(jumped, on=["uf", "alvo"], how="inner").drop(columns="uf")
+
+
 def score_month(cube: pd.DataFrame, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
                 covered_months: list[date], k: float = 3.0, q: float = 0.99) -> MonthScores:
     """Every score of ``competencia`` from the cube of that month and the months before it."""
@@ -88,9 +103,8 @@ def score_month(cube: pd.DataFrame, competencia: date, population: pd.DataFrame,
         vpa[["cnes", "alvo", "competencia", "excesso_valor"]],
     ], ignore_index=True).groupby(["cnes", "alvo", "competencia"], as_index=False)["excesso_valor"].sum()
     ranking, concentration = scores.provider_ranking(excess_by_cnes, long)
-    substantial = est[(est["competencia"] == competencia) & (est["quantidade"] >= MIN_VOLUME_REGIONAL_SPIKE)]
-    osc_substantial = osc.merge(substantial[["cnes", "alvo"]], on=["cnes", "alvo"], how="inner")
-    spikes = scores.benign_flags(estabelecimentos=registry, oscilacao=osc_substantial)
+    spikes = scores.benign_flags(estabelecimentos=registry,
+                                 oscilacao=_spike_candidates(cube, est, osc, registry, competencia, covered_months))
     others = scores.benign_flags(estabelecimentos=registry, oscilacao=osc, mun_excess=excess,
                                  excess_shares=exc_shares)
     flags = pd.concat([spikes[spikes["flag"] == "pico_regional"], others[others["flag"] != "pico_regional"]],
