@@ -89,6 +89,8 @@ def ingest_uf(run: SusRun, uf: str) -> dict:
     bad = pd.concat(bad_parts, ignore_index=True) if bad_parts else pd.DataFrame()
     if len(bad):
         bad.astype(str).to_parquet(run.file(f"quarantine_{uf}.parquet"), index=False)
+    else:
+        run.file(f"quarantine_{uf}.parquet").unlink(missing_ok=True)  # a retry must not publish stale rows
     pd.DataFrame(summary).to_parquet(run.file(f"files_{uf}.parquet"), index=False)
     return {"uf": uf, "rows": len(good), "quarantined": len(bad)}
 

@@ -1,0 +1,89 @@
+"""The SUS pipeline's steps on generated files and both warehouses: bad input, idempotent publishing."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from vigia.dq import DataQualityError
+from vigia.sample_data import sus as gen
+from vigia.sus import pipeline as p
+
+END = date(2026, 10, 1)
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory):
+    path = tmp_path_factory.mktemp("landing")
+    gen.generate(path, END, months=2, municipalities=100, sia_rows_per_month=15_000, seed=5)
+    return path
+
+
+def corrupt(landing, tmp_path, share: float):
+    """A copy of the landing where `share` of Minas Gerais' SIA rows of END have a 5-digit municipality."""
+    import shutil
+
+    copy = tmp_path / "landing"
+    shutil.copytree(landing, copy)
+    path = copy / "SIA" / f"PAMG{END:%y%m}.parquet"
+    df = pd.read_parquet(path)
+    bad = df[df["PA_CMP"] == f"{END:%Y%m}"].sample(frac=share, random_state=1).index  # rows of END only
+    df.loc[bad, "PA_MUNPCN"] = df.loc[bad, "PA_MUNPCN"].str[:5]
+    df.to_parquet(path, index=False)
+    return copy, len(bad)
+
+
+def run_until_cube(run, warehouse):
+    ufs = p.list_ufs(run)
+    for uf in ufs:
+        p.ingest_uf(run, uf)
+    p.gate_ingest(run, warehouse, ufs)
+    p.build_cube(run, ufs)
+    p.gate_cube(run, warehouse)
+    return p.publish_cube(run, warehouse)
+
+
+def test_bad_rows_beyond_the_threshold_fail_naming_the_file(landing, tmp_path, warehouse):
+    copy, n_bad = corrupt(landing, tmp_path, 0.05)
+    run = p.SusRun("r1", END, str(copy), max_bad_share=0.01)
+    ufs = p.list_ufs(run)
+    for uf in ufs:
+        p.ingest_uf(run, uf)
+    with pytest.raises(DataQualityError) as err:
+        p.gate_ingest(run, warehouse, ufs)
+    text = str(err.value)
+    assert f"file PAMG{END:%y%m}.parquet: {n_bad} of" in text and "municipio_residencia" in text
+    assert "column bad_share: expect_column_values_to_be_between" in text
+    assert not warehouse.table_exists("sus_production_monthly")
+
+
+def test_bad_rows_within_the_threshold_are_quarantined_counted_and_published(landing, tmp_path, warehouse):
+    copy, n_bad = corrupt(landing, tmp_path, 0.005)
+    run = p.SusRun("r2", END, str(copy), max_bad_share=0.01)
+    counts = run_until_cube(run, warehouse)
+    assert counts["dq_quarantine"] == n_bad > 0
+    q = warehouse.query("SELECT dq_reason, row_json FROM dq_quarantine")
+    assert q["dq_reason"].str.contains("municipio_residencia").all()
+    assert json.loads(q["row_json"].iloc[0])["arquivo"] == f"PAMG{END:%y%m}.parquet"
+    dq = warehouse.query("SELECT suite, success, rows_quarantined FROM dq_results WHERE suite = 'sus_ingest_files'")
+    assert dq.values.tolist() == [["sus_ingest_files", True, n_bad]]
+
+
+def test_rerun_replaces_the_month_and_scores_are_published_together(landing, warehouse):
+    run = p.SusRun("r3", END, str(landing), top_fact_sheets=0)
+    first = p.run_in_process(run, warehouse)
+    again = p.run_in_process(p.SusRun("r4", END, str(landing), top_fact_sheets=0), warehouse)
+    assert first["publish_cube"] == again["publish_cube"] and first["publish_scores"] == again["publish_scores"]
+    runs = warehouse.query("SELECT DISTINCT run_id FROM sus_provider_ranking")
+    assert runs["run_id"].tolist() == ["r4"]
+    reasons = warehouse.query("SELECT reason FROM sus_anomaly_scores WHERE score = 'oscilacao_quantidade_m12' "
+                              "AND value IS NULL")
+    assert len(reasons) > 0 and reasons["reason"].str.startswith("sem histórico").all()
+
+
+def test_missing_landing_files_fail_clearly(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no SIA or SIH file for competência 2026-10 under"):
+        p.list_ufs(p.SusRun("r", END, str(tmp_path)))
