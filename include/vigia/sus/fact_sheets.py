@@ -308,6 +308,9 @@ def _chart_series(series: pd.DataFrame, competencia, salt: str, alvo: str) -> st
     ax.set_xticks(x)
     ax.set_xticklabels([f"{MESES_ABREV[m.month - 1]}/{m.year % 100:02d}" for m in series["mes"]],
                        rotation=45, ha="right", fontsize=8)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no repeated "1, 1, 2, 2" ticks
     ax.yaxis.set_major_formatter(_tick_formatter(0))
     ax.set_ylabel("quantidade")
     ax.set_title(_mpl(f"Série de produção de {alvo} (em vermelho, a competência analisada)"),
