@@ -226,7 +226,8 @@ def fact_sheets(run: SusRun) -> dict:
     from vigia.sus import fact_sheets as sheets
 
     out_dir = paths.data_dir() / "reports" / "sus" / f"{run.competencia:%Y-%m}"
-    names = dict(zip(targets.load()["alvo"], targets.load()["nome"]))
+    tgt = targets.load()
+    names = dict(zip(tgt["alvo"], tgt["nome"]))
     written = sheets.render_top(load_scores(run), pd.read_parquet(run.file("history.parquet")), names,
                                 pd.read_parquet(run.file("registry.parquet")), out_dir, top=run.top_fact_sheets)
     index = {p.name.split("_")[1]: str(p) for p in written}
