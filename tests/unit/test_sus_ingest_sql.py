@@ -1,0 +1,237 @@
+"""DuckDB-native SUS ingestion (vigia.sus.ingest_sql) against the pandas path (datasus + code_problems)."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from vigia.sample_data import sus as gen
+from vigia.sus import cubes, datasus, ingest_sql, targets
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "datasus"
+JUNE = date(2016, 6, 1)
+SYSTEMS = ("SIA", "SIH")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def pandas_path(landing: Path, competencia: date) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
+    """Good rows, bad rows (with problema) and per-file summary, as pipeline.ingest_uf builds them."""
+    good, bad, summary = [], [], []
+    for system in SYSTEMS:
+        df = datasus.read_competencia(landing, system, competencia)
+        if df.empty:
+            continue
+        problems = datasus.code_problems(df, system)
+        is_bad = problems != ""
+        for arquivo, g in df.assign(_bad=is_bad).groupby("arquivo"):
+            summary.append({"uf": g["uf"].iloc[0], "sistema": system, "arquivo": arquivo, "rows": len(g),
+                            "bad": int(g["_bad"].sum()), "bad_share": float(g["_bad"].mean()),
+                            "examples": "; ".join(problems[g.index][g["_bad"]].head(3))})
+        bad.append(df[is_bad].assign(sistema=system, problema=problems[is_bad]))
+        ok = df[~is_bad].assign(sistema=system)
+        if "n_aih" not in ok:
+            ok["n_aih"] = None
+        good.append(ok[cubes.PRODUCTION_COLUMNS])
+    good_df = pd.concat(good, ignore_index=True) if good else pd.DataFrame(columns=cubes.PRODUCTION_COLUMNS)
+    bad_df = pd.concat(bad, ignore_index=True) if bad else pd.DataFrame()
+    return good_df, bad_df, summary
+
+
+def _value(v):
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.date()
+    if isinstance(v, float) or hasattr(v, "dtype") and "float" in str(v.dtype):
+        return float(v)
+    if hasattr(v, "item"):
+        return v.item()
+    return v
+
+
+def rows(df: pd.DataFrame, columns=cubes.PRODUCTION_COLUMNS) -> list[tuple]:
+    """Rows as canonical tuples (None for missing, dates, floats), sorted."""
+    out = [tuple(_value(v) for v in r) for r in df[columns].itertuples(index=False, name=None)]
+    return sorted(out, key=repr)
+
+
+def sql_path(landing: Path, competencia: date, out: Path) -> dict:
+    files = ingest_sql.select_landing_files(landing, competencia)
+    return ingest_sql.ingest_competencia(files, competencia, out, memory_limit="1GB", threads=2)
+
+
+def assert_equivalent(landing: Path, competencia: date, out: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    good, bad, summary = pandas_path(landing, competencia)
+    result = sql_path(landing, competencia, out)
+    sql_good = pd.concat([pd.read_parquet(out / f"producao_{s}.parquet") for s in SYSTEMS], ignore_index=True)
+    assert list(sql_good.columns) == cubes.PRODUCTION_COLUMNS
+    assert rows(sql_good) == rows(good)
+    sql_bad = pd.concat([pd.read_parquet(out / f"quarantine_{s}.parquet") for s in SYSTEMS], ignore_index=True)
+    assert list(sql_bad.columns) == ingest_sql.QUARANTINE_COLUMNS
+    if len(bad):
+        key = ["sistema", "arquivo", "cnes", "procedimento", "municipio_residencia", "problema"]
+        assert rows(sql_bad, key) == rows(bad, key)
+    else:
+        assert sql_bad.empty
+    assert sorted(result["files"], key=lambda r: (r["sistema"], r["arquivo"])) == \
+        sorted(summary, key=lambda r: (r["sistema"], r["arquivo"]))
+    return result, sql_good, sql_bad
+
+
+def land_fixtures(landing: Path) -> None:
+    (landing / "SIA").mkdir(parents=True)
+    (landing / "SIH").mkdir(parents=True)
+    shutil.copy(FIXTURES / "SIA_PA_AC_201606_head100.parquet", landing / "SIA" / "PAAC1606.parquet")
+    shutil.copy(FIXTURES / "SIH_RD_AC_201606_head100.parquet", landing / "SIH" / "RDAC1606.parquet")
+
+
+# ----------------------------------------------------------------------------- real rows
+
+
+def test_real_fixture_rows_equal_the_pandas_path(tmp_path):
+    land_fixtures(tmp_path / "landing")
+    result, good, bad = assert_equivalent(tmp_path / "landing", JUNE, tmp_path / "out")
+    assert result["systems"]["SIA"]["rows"] + result["systems"]["SIA"]["quarantined"] == 100
+    assert result["systems"]["SIH"]["rows"] + result["systems"]["SIH"]["quarantined"] == 100
+    assert len(good) > 150
+    # codes keep their leading zeros; SIH ages follow COD_IDADE (3 = months -> 0)
+    assert good["procedimento"].str.fullmatch(r"\d{10}").all()
+    assert good["procedimento"].str.startswith("0").any()
+    assert (good.loc[good["sistema"] == "SIH", "idade"] == 0).sum() >= 3
+
+
+def test_numeric_code_columns_get_their_leading_zeros_back(tmp_path):
+    """A producer that stored codes as numbers: lpad restores the fixed width, as datasus does."""
+    landing = tmp_path / "landing"
+    land_fixtures(landing)
+    sia = pq.read_table(landing / "SIA" / "PAAC1606.parquet")
+    for col in ("PA_PROC_ID", "PA_CODUNI", "PA_MUNPCN", "PA_CMP"):
+        i = sia.schema.get_field_index(col)
+        sia = sia.set_column(i, col, pa.compute.cast(sia[col], pa.int64()))
+    # without the pandas metadata of the fixture (it would make pandas read the numbers back as text)
+    pq.write_table(sia.replace_schema_metadata(None), landing / "SIA" / "PAAC1606.parquet")
+    sih = pq.read_table(landing / "SIH" / "RDAC1606.parquet")
+    for col, typ in (("MUNIC_RES", pa.float64()), ("MES_CMPT", pa.int32()), ("COD_IDADE", pa.int8())):
+        i = sih.schema.get_field_index(col)
+        sih = sih.set_column(i, col, pa.compute.cast(sih[col], typ))
+    pq.write_table(sih.replace_schema_metadata(None), landing / "SIH" / "RDAC1606.parquet")
+    _, good, _ = assert_equivalent(landing, JUNE, tmp_path / "out")
+    assert good["procedimento"].str.fullmatch(r"0\d{9}").any()
+    assert good["procedimento"].str.fullmatch(r"\d{10}").all()
+
+
+# ----------------------------------------------------------------------------- bad rows
+
+
+def test_bad_rows_land_in_quarantine_with_their_problem(tmp_path):
+    landing = tmp_path / "landing"
+    land_fixtures(landing)
+    sia = pq.read_table(landing / "SIA" / "PAAC1606.parquet").to_pandas()
+    edits = [("PA_MUNPCN", "12004"), ("PA_VALAPR", -12.5), ("PA_PROC_ID", "030101007"), ("PA_CMP", "201613")]
+    for i, (col, value) in enumerate(edits):
+        sia.loc[i, col] = value
+    sia.loc[4, "PA_QTDAPR"] = None  # a missing quantity
+    pq.write_table(pa.Table.from_pandas(sia, preserve_index=False), landing / "SIA" / "PAAC1606.parquet")
+    # a late row of May processed in a file of a later month is read for May only
+    _, _, bad = assert_equivalent(landing, JUNE, tmp_path / "out")
+    problems = bad.sort_values("linha")["problema"].tolist()
+    assert problems[0] == "municipio_residencia '12004' is not 6 digits"
+    assert problems[1] == "valor is negative (-12.5)"
+    assert problems[2] == "procedimento '030101007' is not 10 digits"
+    assert problems[3].startswith("competencia '' is not a valid AAAAMM month")
+    assert problems[4] == "quantidade missing or not numeric"
+    assert bad.sort_values("linha")["linha"].tolist()[:5] == [0, 1, 2, 3, 4]
+    assert (bad["arquivo"] == "PAAC1606.parquet").all()
+
+
+def test_summary_counts_bad_share_and_examples(tmp_path):
+    landing = tmp_path / "landing"
+    land_fixtures(landing)
+    sih = pq.read_table(landing / "SIH" / "RDAC1606.parquet").to_pandas()
+    sih.loc[10, "CNES"] = "12345"
+    sih.loc[20, "N_AIH"] = "  "
+    sih.loc[30, "MES_CMPT"] = "05"  # another competência in the June file: outside its window
+    pq.write_table(pa.Table.from_pandas(sih, preserve_index=False), landing / "SIH" / "RDAC1606.parquet")
+    result, _, _ = assert_equivalent(landing, JUNE, tmp_path / "out")
+    (rd,) = [f for f in result["files"] if f["sistema"] == "SIH"]
+    assert rd["rows"] == 100 and rd["bad"] == 3 and math.isclose(rd["bad_share"], 0.03)
+    assert rd["examples"] == ("cnes '12345' is not 7 digits; n_aih missing; competencia outside the processing "
+                              "window (1 month(s) before mes_processamento; allowed 0..0)")
+
+
+def test_late_sia_rows_and_mvm_disagreeing_with_the_file_name(tmp_path):
+    """SIA rows of earlier competências are read from later files; a PA_MVM off the name is flagged."""
+    landing = tmp_path / "landing"
+    land_fixtures(landing)
+    sia = pq.read_table(landing / "SIA" / "PAAC1606.parquet").to_pandas()
+    july = sia.copy()
+    july["PA_MVM"] = "201607"
+    july.loc[:49, "PA_CMP"] = "201606"  # late rows of June
+    july.loc[50:, "PA_CMP"] = "201607"
+    july.loc[60, "PA_CMP"] = "201601"  # too late: quarantined by the July call
+    july.loc[5, "PA_MVM"] = "201608"   # PA_MVM differs from the name
+    pq.write_table(pa.Table.from_pandas(july, preserve_index=False), landing / "SIA" / "PAAC1607.parquet")
+    for month in (JUNE, date(2016, 7, 1)):
+        assert_equivalent(landing, month, tmp_path / f"out{month:%m}")
+    june = pd.read_parquet(tmp_path / "out06" / "producao_SIA.parquet")
+    assert len(june) == 149  # 100 of PAAC1606 + 49 late rows of PAAC1607
+    bad = pd.read_parquet(tmp_path / "out06" / "quarantine_SIA.parquet")
+    assert bad["problema"].tolist() == [
+        "mes_processamento 2016-08-01 differs from the month in the file name PAAC1607.parquet"]
+    july_bad = pd.read_parquet(tmp_path / "out07" / "quarantine_SIA.parquet")
+    assert july_bad["problema"].tolist() == [
+        "competencia outside the processing window (6 month(s) before mes_processamento; allowed 0..3)"]
+
+
+def test_files_outside_the_window_and_other_formats(tmp_path):
+    landing = tmp_path / "landing"
+    land_fixtures(landing)
+    files = {"SIA": [landing / "SIA" / "PAAC1606.parquet"]}
+    out = ingest_sql.ingest_competencia(files, date(2016, 9, 1), tmp_path / "out")  # June cannot hold September
+    assert out["systems"]["SIA"]["rows"] == 0 and out["files"] == []
+    assert pd.read_parquet(tmp_path / "out" / "producao_SIA.parquet").columns.tolist() == cubes.PRODUCTION_COLUMNS
+    csv = landing / "SIA" / "PAAC1605.csv"
+    shutil.copy(FIXTURES / "SIA_PA_AC_201606_head100.csv", csv)
+    with pytest.raises(datasus.DatasusFormatError, match="Parquet landings only"):
+        ingest_sql.ingest_competencia({"SIA": [csv]}, date(2016, 5, 1), tmp_path / "out")
+    broken = landing / "SIH" / "RDAC1606.parquet"
+    pq.write_table(pq.read_table(broken).drop(["VAL_TOT"]), broken)
+    with pytest.raises(datasus.DatasusFormatError, match="missing required column.*VAL_TOT"):
+        ingest_sql.ingest_competencia({"SIH": [broken]}, JUNE, tmp_path / "out")
+
+
+# ----------------------------------------------------------------------------- generated data + cube
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    landing = tmp_path_factory.mktemp("sus_landing")
+    gen.generate(landing, date(2026, 4, 1), months=4, municipalities=100, sia_rows_per_month=20_000)
+    return landing
+
+
+@pytest.mark.parametrize("month", [date(2026, 1, 1), date(2026, 4, 1)])
+def test_generated_months_and_cube_equal_the_pandas_path(generated, tmp_path, month):
+    good, _, _ = pandas_path(generated, month)
+    result, sql_good, sql_bad = assert_equivalent(generated, month, tmp_path / "out")
+    assert len(sql_good) > 15_000 and sql_bad.empty
+    assert result["systems"]["SIA"]["files"] == (5 * 4 if month.month == 1 else 5)  # late SIA rows
+    pandas_file = tmp_path / "producao_pandas.parquet"
+    good.to_parquet(pandas_file, index=False)
+    tg = targets.load()
+    expected = cubes.build_cube([pandas_file], month, tg)
+    got = cubes.build_cube(ingest_sql.production_files(result), month, tg)
+    key = ["alvo", "alvo_versao", "sistema", "cnes", "municipio"]
+    expected = expected.sort_values(key).reset_index(drop=True)
+    got = got.sort_values(key).reset_index(drop=True)
+    assert len(got) > 100
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
