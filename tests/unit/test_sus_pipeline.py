@@ -87,3 +87,24 @@ def test_rerun_replaces_the_month_and_scores_are_published_together(landing, war
 def test_missing_landing_files_fail_clearly(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"no SIA or SIH file for competência 2026-10 under"):
         p.list_ufs(p.SusRun("r", END, str(tmp_path)))
+
+
+def test_parquet_goes_through_duckdb_and_csv_through_pandas_with_the_same_rows(landing, tmp_path):
+    import shutil
+
+    copy = tmp_path / "csv_landing"
+    shutil.copytree(landing, copy)
+    for system, prefix in (("SIA", "PA"), ("SIH", "RD")):
+        for path in (copy / system).glob(f"{prefix}MG*.parquet"):
+            pd.read_parquet(path).astype(str).to_csv(path.with_suffix(".csv"), index=False)
+            path.unlink()
+    sql = p.ingest_uf(p.SusRun("sql", END, str(landing)), "MG")
+    pandas = p.ingest_uf(p.SusRun("pandas", END, str(copy)), "MG")
+    assert (sql["engine"], pandas["engine"]) == ("duckdb", "pandas")
+    assert sql["rows"] == pandas["rows"] > 0 and sql["quarantined"] == pandas["quarantined"]
+    cols = ["competencia", "sistema", "cnes", "procedimento", "municipio_residencia", "quantidade", "valor"]
+    a = pd.read_parquet(p.SusRun("sql", END, str(landing)).file("producao_MG.parquet"))[cols]
+    b = pd.read_parquet(p.SusRun("pandas", END, str(copy)).file("producao_MG.parquet"))[cols]
+    a["competencia"], b["competencia"] = pd.to_datetime(a["competencia"]), pd.to_datetime(b["competencia"])
+    pd.testing.assert_frame_equal(a.sort_values(cols).reset_index(drop=True),
+                                  b.sort_values(cols).reset_index(drop=True), check_dtype=False)
