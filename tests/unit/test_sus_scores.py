@@ -433,3 +433,23 @@ def test_flag_small_municipality():
     assert "3000 habitantes" in small["detail"].iloc[0]
     assert set(out["flag"]) == {"municipio_pequeno"}
     assert list(out.columns) == ["cnes", "municipio", "alvo", "competencia", "flag", "detail"]
+
+
+def test_jump_excess_is_production_above_three_times_the_median():
+    from vigia.sus.scores import jump_excess
+
+    # A: 13 months, previous 12 all 10 units (median 10), now 50 units at R$ 2 each
+    #    oscilacao_m12 = 51 / 11; median = 51 / (51/11) - 1 = 10; excess = 50 - 3 x 10 = 20 units = R$ 40
+    # B: median 2 < 5 units: a small producer's doubling is noise, no excess
+    rows = [dict(cnes="A", alvo="X", competencia=month(i), quantidade=10.0, valor=20.0) for i in range(12)]
+    rows.append(dict(cnes="A", alvo="X", competencia=month(12), quantidade=50.0, valor=100.0))
+    rows += [dict(cnes="B", alvo="X", competencia=month(i), quantidade=2.0, valor=2.0) for i in range(12)]
+    rows.append(dict(cnes="B", alvo="X", competencia=month(12), quantidade=20.0, valor=20.0))
+    cube = pd.DataFrame(rows)
+    osc = oscillation(cube, COVERED)
+    now = cube[cube["competencia"] == month(12)]
+    out = jump_excess(now, osc[osc["competencia"] == month(12)]).set_index("cnes")
+    assert out.loc["A", "mediana_12m"] == pytest.approx(10.0)
+    assert out.loc["A", "excesso_quantidade"] == pytest.approx(20.0)
+    assert out.loc["A", "excesso_valor"] == pytest.approx(40.0)
+    assert out.loc["B", "excesso_quantidade"] == 0.0 and out.loc["B", "excesso_valor"] == 0.0

@@ -414,7 +414,6 @@ def render(cnes: str, alvo: str, competencia: date, cube: pd.DataFrame, result: 
                   & _same_month(df["competencia"], month)]
 
     score_rows = sel(result.scores)
-    shares = sel(result.excess_shares)
     flags = sel(result.flags)
     ranking = result.ranking[_same_month(result.ranking["competencia"], month)]
     rk = ranking[ranking["cnes"].astype(str) == cnes]
@@ -427,8 +426,9 @@ def render(cnes: str, alvo: str, competencia: date, cube: pd.DataFrame, result: 
     corte = float(corte.iloc[0]) * PER if len(corte) else float("nan")
     vpa = _value_per_admission(cube, month, alvo) if sistema == "SIH" else None
     vpa_own = vpa[vpa["cnes"] == cnes] if vpa is not None else None
-    excesso_pc = float(shares["excesso_valor"].fillna(0).sum())
-    excesso_preco = float(vpa_own["excesso_valor"].sum()) if vpa_own is not None and len(vpa_own) else 0.0
+    own_excess = sel(result.excess_by_target)
+    excesso_pc, excesso_preco, excesso_salto = (
+        float(own_excess[c].sum()) for c in ("excesso_per_capita", "excesso_preco", "excesso_salto"))
     reg = _registry_row(registry, cnes, month)
 
     # rows of the municipal chart and table: municipalities this establishment served
@@ -474,9 +474,11 @@ def render(cnes: str, alvo: str, competencia: date, cube: pd.DataFrame, result: 
         ("Competência", _e(fmt_month(month))),
         ("Posição no ranking por excesso de valor (rank)", _e(rank_txt)),
         ("Posição no ranking por escore (rank_escore)", _e(rank_esc_txt)),
-        ("Excesso de valor neste alvo", f'<span class="destaque">{_e(fmt_brl(excesso_pc + excesso_preco))}</span>'
-         + (_e(f" (per capita {fmt_brl(excesso_pc)}; preço por AIH {fmt_brl(excesso_preco)})")
-            if sistema == "SIH" else "")),
+        ("Excesso de valor neste alvo",
+         f'<span class="destaque">{_e(fmt_brl(excesso_pc + excesso_preco + excesso_salto))}</span>'
+         + _e(f" (per capita {fmt_brl(excesso_pc)}; "
+              + (f"preço por AIH {fmt_brl(excesso_preco)}; " if sistema == "SIH" else "")
+              + f"salto acima de 3× a mediana {fmt_brl(excesso_salto)})")),
         ("Excesso de valor do estabelecimento no mês (todos os alvos)", _e(total_est)),
         ("Produção deste alvo no mês", _e(f"{fmt_qty(own['quantidade'].sum())} procedimentos, "
                                            f"{fmt_brl(own['valor'].sum())}"
@@ -671,12 +673,8 @@ def select_top(result: MonthScores, cube: pd.DataFrame, top: int = 20) -> pd.Dat
     r["_mes"] = _month_ts(r["competencia"]).to_numpy()
     for mes, g in r.groupby("_mes", sort=True):
         g = g.nsmallest(int(top), "rank")
-        sh = result.excess_shares[_same_month(result.excess_shares["competencia"], mes)]
-        vpa = _value_per_admission(cube, mes)
-        exc = pd.concat([sh[["cnes", "alvo", "excesso_valor"]], vpa[["cnes", "alvo", "excesso_valor"]]],
-                        ignore_index=True)
+        exc = result.excess_by_target[_same_month(result.excess_by_target["competencia"], mes)]
         exc = exc.assign(excesso_valor=exc["excesso_valor"].astype(float).fillna(0.0))
-        exc = exc.groupby(["cnes", "alvo"], as_index=False)["excesso_valor"].sum()
         sc = result.scores[_same_month(result.scores["competencia"], mes)]
         sc = sc[sc["value"].notna()].copy()
         sc["value"] = sc["value"].astype(float)

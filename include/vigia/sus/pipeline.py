@@ -32,6 +32,7 @@ CUBE_TABLE = "sus_production_monthly"
 SCORE_TABLES = ["sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
                 "sus_excess_concentration"]
 SYSTEMS = ("SIA", "SIH")
+MONTH_SCORE_TABLES = ("excess_by_target", "scores", "municipal", "excess_shares", "ranking", "concentration", "flags")
 
 
 def default_landing() -> str:
@@ -230,7 +231,7 @@ def score(run: SusRun, warehouse: Warehouse) -> dict:
                     len(missing), missing[0], missing[-1])
     result = scoring.score_month(history, run.competencia, pd.read_parquet(run.file("population.parquet")),
                                  pd.read_parquet(run.file("registry.parquet")), covered)
-    for name in ("scores", "municipal", "excess_shares", "ranking", "concentration", "flags"):
+    for name in MONTH_SCORE_TABLES:
         getattr(result, name).to_parquet(run.file(f"{name}.parquet"), index=False)
     history.to_parquet(run.file("history.parquet"), index=False)
     return {"establishments": len(result.ranking), "history_months": len(covered) - 1,
@@ -238,8 +239,7 @@ def score(run: SusRun, warehouse: Warehouse) -> dict:
 
 
 def load_scores(run: SusRun) -> scoring.MonthScores:
-    return scoring.MonthScores(**{name: pd.read_parquet(run.file(f"{name}.parquet")) for name in
-                                  ("scores", "municipal", "excess_shares", "ranking", "concentration", "flags")})
+    return scoring.MonthScores(**{name: pd.read_parquet(run.file(f"{name}.parquet")) for name in MONTH_SCORE_TABLES})
 
 
 def gate_scores(run: SusRun, warehouse: Warehouse) -> dict:

@@ -7,7 +7,9 @@ CNES registry. Output is every table the warehouse publishes for the month:
 * ``scores``: establishment x target x score name -> value (+ reason);
 * ``municipal``: municipality x target: rate, EB rate, threshold, log-normal
   cutoff, excess count and value, 12-month municipal score;
-* ``excess_shares``: the excess attributed to each establishment;
+* ``excess_shares``: the per-capita excess attributed to each establishment;
+* ``excess_by_target``: establishment x target money: per-capita excess,
+  price excess of admissions, production above 3x its own median, and their sum;
 * ``ranking`` and ``concentration``: the audit priority list;
 * ``flags``: benign explanations.
 """
@@ -28,6 +30,7 @@ MIN_VOLUME_REGIONAL_SPIKE = 10.0
 
 @dataclass
 class MonthScores:
+    excess_by_target: pd.DataFrame  # cnes, alvo, competencia, per-capita/price/jump components, excesso_valor
     scores: pd.DataFrame
     municipal: pd.DataFrame
     excess_shares: pd.DataFrame
@@ -76,6 +79,7 @@ def score_month(cube: pd.DataFrame, competencia: date, population: pd.DataFrame,
     est = cubes.by_establishment(cube)
     osc = scores.oscillation(est[["cnes", "alvo", "competencia", "quantidade", "valor"]], covered_months)
     osc = osc[osc["competencia"] == competencia]
+    jumps = scores.jump_excess(est[est["competencia"] == competencia], osc)
 
     mun = population_for(cubes.by_municipality(cube), population)
     shares = cube[["cnes", "municipio", "alvo", "competencia", "quantidade"]]
@@ -97,11 +101,15 @@ def score_month(cube: pd.DataFrame, competencia: date, population: pd.DataFrame,
     vpa_long = vpa_long.rename(columns={"z_robusto": "value"})
 
     long = pd.concat([osc, eb.assign(reason=None), vpa_long], ignore_index=True)
-    # money: per-capita excess (SIA and SIH) plus the price excess of admissions above the 99% cutoff
-    excess_by_cnes = pd.concat([
-        exc_shares[["cnes", "alvo", "competencia", "excesso_valor"]],
-        vpa[["cnes", "alvo", "competencia", "excesso_valor"]],
-    ], ignore_index=True).groupby(["cnes", "alvo", "competencia"], as_index=False)["excesso_valor"].sum()
+    # money: per-capita excess (SIA and SIH), the price excess of admissions above the 99% cutoff,
+    # and production above 3x the establishment's own 12-month median
+    keys = ["cnes", "alvo", "competencia"]
+    parts = [(exc_shares, "excesso_per_capita"), (vpa, "excesso_preco"), (jumps, "excesso_salto")]
+    money = pd.concat([df[keys + ["excesso_valor"]].rename(columns={"excesso_valor": name})
+                       for df, name in parts], ignore_index=True)
+    money = money.groupby(keys, as_index=False)[[name for _, name in parts]].sum()
+    money["excesso_valor"] = money[[name for _, name in parts]].sum(axis=1)
+    excess_by_cnes = money[keys + ["excesso_valor"]]
     ranking, concentration = scores.provider_ranking(excess_by_cnes, long)
     spikes = scores.benign_flags(estabelecimentos=registry,
                                  oscilacao=_spike_candidates(cube, est, osc, registry, competencia, covered_months))
@@ -109,4 +117,4 @@ def score_month(cube: pd.DataFrame, competencia: date, population: pd.DataFrame,
                                  excess_shares=exc_shares)
     flags = pd.concat([spikes[spikes["flag"] == "pico_regional"], others[others["flag"] != "pico_regional"]],
                       ignore_index=True)
-    return MonthScores(long, municipal, exc_shares, ranking, concentration, flags)
+    return MonthScores(money, long, municipal, exc_shares, ranking, concentration, flags)

@@ -93,3 +93,37 @@ def oscillation(
     out = pd.concat(blocks, ignore_index=True).sort_values(["cnes", "alvo", _MES, "_ord"], kind="stable")
     out["competencia"] = _month_dates(out[_MES].to_numpy())
     return out[out_cols].reset_index(drop=True)
+
+
+def jump_excess(cube: pd.DataFrame, osc: pd.DataFrame, k: float = 3.0, min_median: float = 5.0) -> pd.DataFrame:
+    """Money estimate of an abrupt jump: production above k x its own 12-month median.
+
+    Vigia's extension, so that a sudden jump (which has no per-capita excess when the
+    establishment serves a big city) still carries money into the ranking. From the
+    oscillation score s = (t + 1) / (median + 1) of the same row::
+
+        median              = (t + 1) / s - 1
+        excesso_quantidade  = max(0, t - k x median)          only when median >= min_median
+        excesso_valor       = excesso_quantidade x valor / quantidade
+
+    ``k`` = 3 is the same multiple the per-capita threshold uses (limiar = 3 x national
+    rate). Rows without history (no score) or with a median below ``min_median`` units
+    get 0: a producer of 1 unit after months of nothing is noise, not a jump.
+
+    ``cube``: cnes, alvo, competencia, quantidade, valor; ``osc``: output of
+    :func:`oscillation`. Returns cnes, alvo, competencia, mediana_12m,
+    excesso_quantidade, excesso_valor.
+    """
+    _require(cube, ["cnes", "alvo", "competencia", *MEASURES], "cube")
+    s = osc[osc["score"] == "oscilacao_quantidade_m12"][["cnes", "alvo", "competencia", "value"]]
+    d = cube[["cnes", "alvo", "competencia", *MEASURES]].merge(s, on=["cnes", "alvo", "competencia"], how="inner")
+    t = d["quantidade"].astype(float).to_numpy()
+    v = d["value"].astype(float).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        median = np.where(np.isfinite(v) & (v > 0), (t + 1) / v - 1, np.nan)
+        excess = np.where(np.isfinite(median) & (median >= min_median), np.maximum(0.0, t - k * median), 0.0)
+        unit = np.where(t > 0, d["valor"].astype(float).to_numpy() / t, 0.0)
+    d["mediana_12m"] = median
+    d["excesso_quantidade"] = excess
+    d["excesso_valor"] = excess * unit
+    return d[["cnes", "alvo", "competencia", "mediana_12m", "excesso_quantidade", "excesso_valor"]]
