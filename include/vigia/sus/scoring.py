@@ -105,16 +105,16 @@ def score_month(cube: pd.DataFrame, competencia: date, population: pd.DataFrame,
     # and production above 3x the establishment's own 12-month median
     keys = ["cnes", "alvo", "competencia"]
     parts = [(exc_shares, "excesso_per_capita"), (vpa, "excesso_preco"), (jumps, "excesso_salto")]
-    money = pd.concat([df[keys + ["excesso_valor"]].rename(columns={"excesso_valor": name})
-                       for df, name in parts], ignore_index=True)
-    money = money.groupby(keys, as_index=False)[[name for _, name in parts]].sum()
-    money["excesso_valor"] = money[[name for _, name in parts]].sum(axis=1)
-    excess_by_cnes = money[keys + ["excesso_valor"]]
-    ranking, concentration = scores.provider_ranking(excess_by_cnes, long)
+    components = [name for _, name in parts]
+    by_target = pd.concat([df[keys + ["excesso_valor"]].rename(columns={"excesso_valor": name})
+                           for df, name in parts], ignore_index=True)
+    by_target = by_target.groupby(keys, as_index=False)[components].sum()
+    by_target["excesso_valor"] = by_target[components].sum(axis=1)
+    ranking, concentration = scores.provider_ranking(by_target[keys + ["excesso_valor"]], long)
     spikes = scores.benign_flags(estabelecimentos=registry,
                                  oscilacao=_spike_candidates(cube, est, osc, registry, competencia, covered_months))
     others = scores.benign_flags(estabelecimentos=registry, oscilacao=osc, mun_excess=excess,
                                  excess_shares=exc_shares)
     flags = pd.concat([spikes[spikes["flag"] == "pico_regional"], others[others["flag"] != "pico_regional"]],
                       ignore_index=True)
-    return MonthScores(money, long, municipal, exc_shares, ranking, concentration, flags)
+    return MonthScores(by_target, long, municipal, exc_shares, ranking, concentration, flags)
