@@ -8,7 +8,7 @@
        ``SELECT count(*), sum(qty), sum(value) FROM read_parquet([...])``;
    (b) the SQL path: ``ingest_sql.ingest_competencia`` (good + quarantine Parquet, per-file counts)
        + ``cubes.build_cube`` over producao_SIA/SIH.parquet, for the last month;
-   (c) the pandas path: ``datasus.read_competencia`` + ``code_problems`` + staged Parquet + ``build_cube``,
+   (c) the pandas path: ``ingest_pandas.ingest_competencia`` + staged Parquet + ``build_cube``,
        on the smaller landing, with (a) and (b) on that same landing.
 3. Prints a Markdown table: machine (platform, os.cpu_count()), data sizes, seconds, ratio to the plain
    scan, peak RSS. Targets for (b) at full size: wall <= 3x (a), peak RSS <= 6 GB on 2 cores.
@@ -85,30 +85,18 @@ def measure_sql(landing: Path, month: date, out: Path, memory_limit: str, thread
 
 
 def measure_pandas(landing: Path, month: date, out: Path, memory_limit: str, threads: int) -> dict:
-    import pandas as pd
-
-    from vigia.sus import cubes, datasus, targets
+    from vigia.sus import cubes, ingest_pandas, targets
 
     tg = targets.load()
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    good, bad = [], 0
-    for system in ("SIA", "SIH"):
-        df = datasus.read_competencia(landing, system, month)
-        problems = datasus.code_problems(df, system)
-        is_bad = problems != ""
-        bad += int(is_bad.sum())
-        ok = df[~is_bad].assign(sistema=system)
-        if "n_aih" not in ok:
-            ok["n_aih"] = None
-        good.append(ok[cubes.PRODUCTION_COLUMNS])
-        del df, problems, ok
-    production = pd.concat(good, ignore_index=True)
+    production, quarantined, _ = ingest_pandas.ingest_competencia(landing, month)
+    bad = len(quarantined)
     path = out / "producao_pandas.parquet"
     production.to_parquet(path, index=False)
     ingested = time.perf_counter()
     n = len(production)
-    del production, good
+    del production, quarantined
     cube = cubes.build_cube([path], month, tg, memory_limit=memory_limit, threads=threads)
     done = time.perf_counter()
     return {"seconds": done - started, "ingest_seconds": ingested - started, "cube_seconds": done - ingested,

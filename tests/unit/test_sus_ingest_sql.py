@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from vigia.sample_data import sus as gen
-from vigia.sus import cubes, datasus, ingest_sql, targets
+from vigia.sus import cubes, datasus, ingest_pandas, ingest_sql, targets
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "datasus"
 JUNE = date(2016, 6, 1)
@@ -24,26 +24,8 @@ SYSTEMS = ("SIA", "SIH")
 
 
 def pandas_path(landing: Path, competencia: date) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
-    """Good rows, bad rows (with problema) and per-file summary, as pipeline.ingest_uf builds them."""
-    good, bad, summary = [], [], []
-    for system in SYSTEMS:
-        df = datasus.read_competencia(landing, system, competencia)
-        if df.empty:
-            continue
-        problems = datasus.code_problems(df, system)
-        is_bad = problems != ""
-        for arquivo, g in df.assign(_bad=is_bad).groupby("arquivo"):
-            summary.append({"uf": g["uf"].iloc[0], "sistema": system, "arquivo": arquivo, "rows": len(g),
-                            "bad": int(g["_bad"].sum()), "bad_share": float(g["_bad"].mean()),
-                            "examples": "; ".join(problems[g.index][g["_bad"]].head(3))})
-        bad.append(df[is_bad].assign(sistema=system, problema=problems[is_bad]))
-        ok = df[~is_bad].assign(sistema=system)
-        if "n_aih" not in ok:
-            ok["n_aih"] = None
-        good.append(ok[cubes.PRODUCTION_COLUMNS])
-    good_df = pd.concat(good, ignore_index=True) if good else pd.DataFrame(columns=cubes.PRODUCTION_COLUMNS)
-    bad_df = pd.concat(bad, ignore_index=True) if bad else pd.DataFrame()
-    return good_df, bad_df, summary
+    """Good rows, bad rows (with problema) and per-file summary of the pandas engine."""
+    return ingest_pandas.ingest_competencia(landing, competencia)
 
 
 def _value(v):

@@ -21,7 +21,7 @@ import pandas as pd
 from vigia import paths, runs
 from vigia.dq import DataQualityError, quarantine, validate
 from vigia.dq.results import record
-from vigia.sus import cubes, datasus, ingest_sql, quality, scoring, targets
+from vigia.sus import cubes, datasus, ingest_pandas, ingest_sql, quality, scoring, targets
 from vigia.sus.geo import uf_of
 from vigia.warehouse import PartitionWrite, Warehouse
 
@@ -104,26 +104,9 @@ def _stage_quarantine(run: SusRun, uf: str, bad: pd.DataFrame) -> None:
 
 
 def _ingest_uf_pandas(run: SusRun, uf: str) -> dict:
-    good_parts, bad_parts, summary = [], [], []
-    for system in SYSTEMS:
-        df = datasus.read_competencia(run.landing, system, run.competencia, ufs=[uf])
-        if df.empty:
-            continue
-        problems = datasus.code_problems(df, system)
-        bad = problems != ""
-        for arquivo, g in df.assign(_bad=bad).groupby("arquivo"):
-            summary.append({"uf": uf, "sistema": system, "arquivo": arquivo, "rows": len(g),
-                            "bad": int(g["_bad"].sum()), "bad_share": float(g["_bad"].mean()),
-                            "examples": "; ".join(problems[g.index][g["_bad"]].head(3))})
-        bad_parts.append(df[bad].assign(sistema=system, dq_reason=problems[bad]))
-        good = df[~bad].assign(sistema=system)
-        if "n_aih" not in good:
-            good["n_aih"] = None
-        good_parts.append(good[cubes.PRODUCTION_COLUMNS])
-    good = pd.concat(good_parts, ignore_index=True) if good_parts else pd.DataFrame(columns=cubes.PRODUCTION_COLUMNS)
+    good, bad, summary = ingest_pandas.ingest_competencia(run.landing, run.competencia, ufs=[uf])
     good.to_parquet(run.file(f"producao_{uf}.parquet"), index=False)
-    bad = pd.concat(bad_parts, ignore_index=True) if bad_parts else pd.DataFrame()
-    _stage_quarantine(run, uf, bad)
+    _stage_quarantine(run, uf, bad.rename(columns={"problema": quarantine.REASON_COLUMN}))
     pd.DataFrame(summary).to_parquet(run.file(f"files_{uf}.parquet"), index=False)
     return {"uf": uf, "rows": len(good), "quarantined": len(bad), "engine": "pandas"}
 

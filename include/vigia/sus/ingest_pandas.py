@@ -1,0 +1,41 @@
+"""The pandas ingestion of one competência: for CSV, .dbc and object-storage landings.
+
+The twin of :mod:`vigia.sus.ingest_sql` (DuckDB, local Parquet); both return the
+same good rows, the same problem texts and the same per-file summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import pandas as pd
+
+from vigia.sus import cubes, datasus
+
+SYSTEMS = ("SIA", "SIH")
+
+
+def ingest_competencia(landing, competencia: date, ufs: Iterable[str] | None = None
+                       ) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
+    """(good rows with ``cubes.PRODUCTION_COLUMNS``, bad rows with ``sistema`` and ``problema``,
+    one summary per file: uf, sistema, arquivo, rows, bad, bad_share, examples)."""
+    good, bad, summary = [], [], []
+    for system in SYSTEMS:
+        df = datasus.read_competencia(landing, system, competencia, ufs=ufs)
+        if df.empty:
+            continue
+        problems = datasus.code_problems(df, system)
+        is_bad = problems != ""
+        for arquivo, g in df.assign(_bad=is_bad).groupby("arquivo"):
+            summary.append({"uf": g["uf"].iloc[0], "sistema": system, "arquivo": arquivo, "rows": len(g),
+                            "bad": int(g["_bad"].sum()), "bad_share": float(g["_bad"].mean()),
+                            "examples": "; ".join(problems[g.index][g["_bad"]].head(3))})
+        bad.append(df[is_bad].assign(sistema=system, problema=problems[is_bad]))
+        ok = df[~is_bad].assign(sistema=system)
+        if "n_aih" not in ok:
+            ok["n_aih"] = None
+        good.append(ok[cubes.PRODUCTION_COLUMNS])
+    good_df = pd.concat(good, ignore_index=True) if good else pd.DataFrame(columns=cubes.PRODUCTION_COLUMNS)
+    bad_df = pd.concat(bad, ignore_index=True) if bad else pd.DataFrame()
+    return good_df, bad_df, summary
