@@ -98,6 +98,7 @@ def default_uri(conn_id: str) -> str | None:
     defaults = {
         "warehouse": data / "warehouse.duckdb",
         "glosa_source": data / "sources" / "glosa.duckdb",
+        "regulation_source": data / "sources" / "regulation.duckdb",
     }
     target = defaults.get(conn_id)
     return f"duckdb:///{Path(target).as_posix().lstrip('/')}" if target else None
