@@ -106,3 +106,31 @@ def fail_fast():
 def logical_moment(context):
     """The run's logical date, or when it was due to run for runs triggered without one."""
     return context.get("logical_date") or context["dag_run"].run_after
+
+
+PSEUDONYM_CONN_ID = "pseudonym_key"
+
+
+def use_pseudonym_key() -> None:
+    """Put the pseudonymisation key where ``vigia.pseudonym`` reads it.
+
+    The key is the password of the ``pseudonym_key`` connection
+    (``AIRFLOW_CONN_PSEUDONYM_KEY``, or a secrets backend). Without that connection,
+    ``VIGIA_PSEUDONYM_KEY`` from the environment is used, and failing that a local key
+    kept in the data folder (local use only; see ``vigia.pseudonym``).
+    """
+    import os
+
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from vigia.pseudonym import KEY_ENV
+
+    try:
+        conn = Connection.get(PSEUDONYM_CONN_ID)
+    except AirflowNotFoundException:
+        log.info("connection '%s' is not defined; pseudonymisation key from %s or the local key file",
+                 PSEUDONYM_CONN_ID, KEY_ENV)
+        return
+    if conn.password:
+        os.environ[KEY_ENV] = conn.password
