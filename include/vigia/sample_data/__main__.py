@@ -44,7 +44,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="connection URI to load (default: AIRFLOW_CONN_GLOSA_SOURCE or the embedded DuckDB file)")
     sub.add_parser("sus", help="DATASUS SIA/SIH/CNES files and IBGE population for sus_anomaly_scoring "
                                "(options: python -m vigia.sample_data sus --help)", add_help=False)
+    sub.add_parser("regulation", help="beneficiarios, procedimentos, guias and eventos for the regulation DAGs "
+                                      "(options: python -m vigia.sample_data regulation --help)", add_help=False)
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["regulation"]:
+        from vigia.sample_data import regulation
+
+        return regulation.main(argv[1:])
     if argv[:1] == ["sus"]:  # its own options live with its generator
         from vigia.sample_data import sus
 
