@@ -51,22 +51,65 @@ def sql_path(landing: Path, competencia: date, out: Path) -> dict:
     return ingest_sql.ingest_competencia(files, competencia, out, memory_limit="1GB", threads=2)
 
 
+def sql_rows(landing: Path, competencia: date) -> pd.DataFrame:
+    """The row-level normalised rows of the SQL path (ingest_sql.normalised), problema included."""
+    files = ingest_sql.select_landing_files(landing, competencia)
+    con = ingest_sql.connect("1GB", 2)
+    try:
+        return pd.concat([ingest_sql.normalised(con, s, files[s], competencia).df() for s in SYSTEMS if files[s]],
+                         ignore_index=True)
+    finally:
+        con.close()
+
+
+STAGE_KEY = ["competencia", "sistema", "cnes", "procedimento", "municipio_residencia", "idade", "n_aih"]
+
+
+def staged_like_sql(good: pd.DataFrame) -> pd.DataFrame:
+    """The pandas good rows brought to the SQL staging grain by hand: SIA procedure cut to the longest
+    target prefix (6 digits for the shipped targets), age to its band; SIH one row each."""
+    bands = dict(ingest_sql.age_bands())
+    good = good.copy()
+    sia = good["sistema"] == "SIA"
+    good.loc[sia, "procedimento"] = good.loc[sia, "procedimento"].str[:6]
+    good.loc[sia, "idade"] = good.loc[sia, "idade"].map(lambda a: bands.get(int(a), a) if pd.notna(a) else a)
+    return good.assign(linhas=1)
+
+
+def summed(df: pd.DataFrame) -> list[tuple]:
+    """Staged rows summed over the key (the SQL side keeps one row per file as well), canonical and sorted."""
+    df = df.copy()
+    df["competencia"] = pd.to_datetime(df["competencia"]).dt.date
+    df["idade"] = df["idade"].astype("Int64")
+    g = df.groupby(STAGE_KEY, dropna=False, as_index=False)[["quantidade", "valor", "linhas"]].sum(min_count=1)
+    g["valor"] = g["valor"].round(6)
+    return rows(g, STAGE_KEY + ["quantidade", "valor", "linhas"])
+
+
 def assert_equivalent(landing: Path, competencia: date, out: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """SQL and pandas paths agree row by row (normalised), on the staging, the quarantine and the summary.
+
+    Returns (result, the SQL path's good rows row by row, its quarantine)."""
     good, bad, summary = pandas_path(landing, competencia)
     result = sql_path(landing, competencia, out)
-    sql_good = pd.concat([pd.read_parquet(out / f"producao_{s}.parquet") for s in SYSTEMS], ignore_index=True)
-    assert list(sql_good.columns) == cubes.PRODUCTION_COLUMNS
-    assert rows(sql_good) == rows(good)
+    normalised = sql_rows(landing, competencia)
+    row_good = normalised[normalised["problema"].isna()]
+    assert rows(row_good) == rows(good)
+    staged = pd.concat([pd.read_parquet(out / f"producao_{s}.parquet") for s in SYSTEMS], ignore_index=True)
+    assert list(staged.columns) == cubes.PRODUCTION_COLUMNS + ["linhas"]
+    assert staged["linhas"].sum() == len(good) == sum(s["rows"] for s in result["systems"].values())
+    assert summed(staged) == summed(staged_like_sql(good))
     sql_bad = pd.concat([pd.read_parquet(out / f"quarantine_{s}.parquet") for s in SYSTEMS], ignore_index=True)
     assert list(sql_bad.columns) == ingest_sql.QUARANTINE_COLUMNS
     if len(bad):
         key = ["sistema", "arquivo", "cnes", "procedimento", "municipio_residencia", "problema"]
         assert rows(sql_bad, key) == rows(bad, key)
+        assert rows(normalised[normalised["problema"].notna()], key) == rows(bad, key)
     else:
         assert sql_bad.empty
     assert sorted(result["files"], key=lambda r: (r["sistema"], r["arquivo"])) == \
         sorted(summary, key=lambda r: (r["sistema"], r["arquivo"]))
-    return result, sql_good, sql_bad
+    return result, row_good, sql_bad
 
 
 def land_fixtures(landing: Path) -> None:
@@ -165,7 +208,7 @@ def test_late_sia_rows_and_mvm_disagreeing_with_the_file_name(tmp_path):
     for month in (JUNE, date(2016, 7, 1)):
         assert_equivalent(landing, month, tmp_path / f"out{month:%m}")
     june = pd.read_parquet(tmp_path / "out06" / "producao_SIA.parquet")
-    assert len(june) == 149  # 100 of PAAC1606 + 49 late rows of PAAC1607
+    assert june["linhas"].sum() == 149  # 100 of PAAC1606 + 49 late rows of PAAC1607
     bad = pd.read_parquet(tmp_path / "out06" / "quarantine_SIA.parquet")
     assert bad["problema"].tolist() == [
         "mes_processamento 2016-08-01 differs from the month in the file name PAAC1607.parquet"]
@@ -180,7 +223,8 @@ def test_files_outside_the_window_and_other_formats(tmp_path):
     files = {"SIA": [landing / "SIA" / "PAAC1606.parquet"]}
     out = ingest_sql.ingest_competencia(files, date(2016, 9, 1), tmp_path / "out")  # June cannot hold September
     assert out["systems"]["SIA"]["rows"] == 0 and out["files"] == []
-    assert pd.read_parquet(tmp_path / "out" / "producao_SIA.parquet").columns.tolist() == cubes.PRODUCTION_COLUMNS
+    assert pd.read_parquet(tmp_path / "out" / "producao_SIA.parquet").columns.tolist() == \
+        cubes.PRODUCTION_COLUMNS + ["linhas"]
     csv = landing / "SIA" / "PAAC1605.csv"
     shutil.copy(FIXTURES / "SIA_PA_AC_201606_head100.csv", csv)
     with pytest.raises(datasus.DatasusFormatError, match="Parquet landings only"):
@@ -217,3 +261,71 @@ def test_generated_months_and_cube_equal_the_pandas_path(generated, tmp_path, mo
     got = got.sort_values(key).reset_index(drop=True)
     assert len(got) > 100
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- the staging grain
+
+
+def test_age_bands_keep_every_target_test_and_prefix_length():
+    """Shipped targets: SIA-030402 is 18+ (the only age bound), so ages fall in two bands: 17 and 18."""
+    bands = dict(ingest_sql.age_bands())
+    assert (bands[0], bands[17], bands[18], bands[95], bands[150]) == (17, 17, 18, 18, 18)
+    assert ingest_sql.prefix_length() == 6
+    tg = targets.load()
+    extra = tg.iloc[[0]].assign(alvo="SIA-X", procedimentos="0301010072", idade_min=40, idade_max=59)
+    both = pd.concat([tg[tg["alvo"] != "SIA-020201"], extra], ignore_index=True)
+    bands = dict(ingest_sql.age_bands(both))
+    # bounds 18, 40 and 60 (= 59 + 1): [0, 17] -> 17, [18, 39] -> 18, [40, 59] -> 40, 60+ -> 60
+    assert [bands[a] for a in (3, 17, 18, 39, 40, 59, 60, 110)] == [17, 17, 18, 18, 40, 40, 60, 60]
+    assert ingest_sql.prefix_length(both) == 10
+    codes = targets.expand_codes(both)
+    for age in range(0, 151):
+        for t in codes.itertuples():
+            inside = (pd.isna(t.idade_min) or age >= t.idade_min) and (pd.isna(t.idade_max) or age <= t.idade_max)
+            band = bands[age]
+            assert inside == ((pd.isna(t.idade_min) or band >= t.idade_min)
+                              and (pd.isna(t.idade_max) or band <= t.idade_max)), (age, t.alvo)
+
+
+def test_sia_rows_are_summed_to_the_cube_grain_and_sih_stays_row_by_row(tmp_path):
+    landing = tmp_path / "landing"
+    land_fixtures(landing)
+    sia = pq.read_table(landing / "SIA" / "PAAC1606.parquet").to_pandas()
+    sia.loc[1, ["PA_CODUNI", "PA_MUNPCN", "PA_PROC_ID", "PA_IDADE"]] = sia.loc[0, ["PA_CODUNI", "PA_MUNPCN", "PA_PROC_ID",
+                                                                                  "PA_IDADE"]].values
+    sia.loc[0, ["PA_QTDAPR", "PA_VALAPR"]] = [2, 10.5]
+    sia.loc[1, ["PA_QTDAPR", "PA_VALAPR"]] = [3, 4.25]
+    pq.write_table(pa.Table.from_pandas(sia, preserve_index=False), landing / "SIA" / "PAAC1606.parquet")
+    result, _, _ = assert_equivalent(landing, JUNE, tmp_path / "out")
+    staged = pd.read_parquet(tmp_path / "out" / "producao_SIA.parquet")
+    assert staged["linhas"].sum() == 100 and len(staged) < 100 and staged["procedimento"].str.len().eq(6).all()
+    row = staged[(staged["cnes"] == sia.loc[0, "PA_CODUNI"].strip())
+                 & (staged["procedimento"] == sia.loc[0, "PA_PROC_ID"].strip()[:6])
+                 & (staged["municipio_residencia"] == sia.loc[0, "PA_MUNPCN"].strip())]
+    assert row["linhas"].sum() >= 2 and row["quantidade"].sum() >= 5 and row["valor"].sum() >= 14.75
+    sih = pd.read_parquet(tmp_path / "out" / "producao_SIH.parquet")
+    assert len(sih) == sih["linhas"].sum() == result["systems"]["SIH"]["rows"] == result["systems"]["SIH"]["staged"]
+    assert sih["n_aih"].str.fullmatch(r"\d{13}").all()
+
+
+def test_paths_travel_as_arguments_not_sql_text(tmp_path):
+    """A landing under a folder with a quote and a space ingests: the paths never enter SQL text."""
+    landing = tmp_path / "o'brien dados" / "landing"
+    land_fixtures(landing)
+    result, good, _ = assert_equivalent(landing, JUNE, tmp_path / "out 'x'")
+    assert result["systems"]["SIA"]["rows"] + result["systems"]["SIA"]["quarantined"] == 100
+    assert (tmp_path / "out 'x'" / "producao_SIA.parquet").is_file()
+
+
+def test_counts_per_broken_rule(tmp_path):
+    landing = tmp_path / "landing"
+    land_fixtures(landing)
+    sia = pq.read_table(landing / "SIA" / "PAAC1606.parquet").to_pandas()
+    sia.loc[[3, 7], "PA_MUNPCN"] = "1200"
+    sia.loc[7, "PA_VALAPR"] = -1.0
+    sia.loc[9, "PA_PROC_ID"] = "12"
+    pq.write_table(pa.Table.from_pandas(sia, preserve_index=False), landing / "SIA" / "PAAC1606.parquet")
+    result, _, bad = assert_equivalent(landing, JUNE, tmp_path / "out")
+    (pa_file,) = [f for f in result["files"] if f["sistema"] == "SIA"]
+    assert pa_file["bad"] == 3 == len(bad)
+    assert pa_file["bad_by_rule"] == "municipio_residencia: 2; procedimento: 1; valor: 1"

@@ -98,13 +98,22 @@ def test_parquet_goes_through_duckdb_and_csv_through_pandas_with_the_same_rows(l
         for path in (copy / system).glob(f"{prefix}MG*.parquet"):
             pd.read_parquet(path).astype(str).to_csv(path.with_suffix(".csv"), index=False)
             path.unlink()
-    sql = p.ingest_uf(p.SusRun("sql", END, str(landing)), "MG")
-    pandas = p.ingest_uf(p.SusRun("pandas", END, str(copy)), "MG")
+    sql_run, pandas_run = p.SusRun("sql", END, str(landing)), p.SusRun("pandas", END, str(copy))
+    sql = p.ingest_uf(sql_run, "MG")
+    pandas = p.ingest_uf(pandas_run, "MG")
     assert (sql["engine"], pandas["engine"]) == ("duckdb", "pandas")
     assert sql["rows"] == pandas["rows"] > 0 and sql["quarantined"] == pandas["quarantined"]
-    cols = ["competencia", "sistema", "cnes", "procedimento", "municipio_residencia", "quantidade", "valor"]
-    a = pd.read_parquet(p.SusRun("sql", END, str(landing)).file("producao_MG.parquet"))[cols]
-    b = pd.read_parquet(p.SusRun("pandas", END, str(copy)).file("producao_MG.parquet"))[cols]
-    a["competencia"], b["competencia"] = pd.to_datetime(a["competencia"]), pd.to_datetime(b["competencia"])
-    pd.testing.assert_frame_equal(a.sort_values(cols).reset_index(drop=True),
-                                  b.sort_values(cols).reset_index(drop=True), check_dtype=False)
+    assert sql["staged"] < pandas["staged"] == pandas["rows"]  # SIA rows summed to the cube's grain
+    a = pd.read_parquet(sql_run.file("files_MG.parquet")).sort_values("arquivo").reset_index(drop=True)
+    b = pd.read_parquet(pandas_run.file("files_MG.parquet"))
+    b = b.assign(arquivo=b["arquivo"].str.replace(".csv", ".parquet")).sort_values("arquivo").reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+    assert p.production_files(sql_run, ["MG"]) == [sql_run.file("ingest_MG") / f"producao_{s}.parquet"
+                                                    for s in ("SIA", "SIH")]
+    p.build_cube(sql_run, ["MG"])
+    p.build_cube(pandas_run, ["MG"])
+    key = ["alvo", "sistema", "cnes", "municipio"]
+    got = pd.read_parquet(sql_run.file("cube.parquet")).sort_values(key).reset_index(drop=True)
+    expected = pd.read_parquet(pandas_run.file("cube.parquet")).sort_values(key).reset_index(drop=True)
+    assert len(got) > 50
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)

@@ -224,3 +224,81 @@ def test_main_prints_one_line(tmp_path, capsys):
     line = capsys.readouterr().out.strip()
     assert "\n" not in line and re.search(r"SIA.*SIH.*100 municipalities.*2025-05\.\.2025-06.*seed 2", line)
     assert (tmp_path / "l" / "SIA" / "PAMG2506.parquet").is_file()
+
+
+# ----------------------------------------------------------------------------- national-shape knobs
+
+
+def test_big_sia_files_are_split_into_parts_with_the_same_records(tmp_path, monkeypatch):
+    """--sia-part-rows: PA<UF><AA><MM>a, b, ... hold exactly the records of the unsplit file, in order."""
+    from vigia.sample_data import sus_production
+    from vigia.sus import datasus
+
+    monkeypatch.setattr(sus_production, "CHUNK_ROWS", 2_000)
+    kw = dict(months=1, municipalities=100, sia_rows_per_month=30_000, seed=8)
+    sus.generate(tmp_path / "one", END, **kw)
+    sus.generate(tmp_path / "parts", END, sia_part_rows=5_000, **kw)
+    whole = pq.read_table(tmp_path / "one" / "SIA" / "PASP2506.parquet")
+    parts = sorted((tmp_path / "parts" / "SIA").glob("PASP2506*.parquet"))
+    assert [p.name for p in parts][:2] == ["PASP2506a.parquet", "PASP2506b.parquet"]
+    assert not (tmp_path / "parts" / "SIA" / "PASP2506.parquet").exists()
+    sizes = [pq.read_metadata(p).num_rows for p in parts]
+    assert all(s >= 5_000 for s in sizes[:-1]) and sum(sizes) == whole.num_rows > 10_000
+    assert pa.concat_tables([pq.read_table(p) for p in parts]).equals(whole)
+    # SIH is never split (DATASUS splits PA files only), and the reader takes every part
+    assert sorted(p.name for p in (tmp_path / "parts" / "SIH").glob("RDSP*")) == ["RDSP2506.parquet"]
+    read = datasus.read_competencia(tmp_path / "parts", "SIA", END, ufs=["SP"])
+    assert len(read) == len(datasus.read_competencia(tmp_path / "one", "SIA", END, ufs=["SP"])) > 10_000
+    # a rerun without parts replaces them
+    sus.generate(tmp_path / "parts", END, **kw)
+    assert sorted(p.name for p in (tmp_path / "parts" / "SIA").glob("PASP2506*")) == ["PASP2506.parquet"]
+
+
+def test_prior_cubes_go_straight_into_the_warehouse(tmp_path, warehouse):
+    """--prior-cubes: the months before the raw ones as cubes drawn from the same model, idempotent."""
+    from vigia.sus import cubes, datasus, ingest_pandas
+
+    kw = dict(months=1, municipalities=100, sia_rows_per_month=40_000, seed=9, prior_cube_months=2,
+              warehouse=warehouse)
+    out = sus.generate(tmp_path / "l", END, **kw)
+    assert list(out["prior_cubes"]) == ["2025-04", "2025-05"]
+    prior = warehouse.query("SELECT * FROM sus_production_monthly ORDER BY competencia")
+    assert len(prior) == sum(out["prior_cubes"].values()) > 500
+    assert sorted({str(m)[:7] for m in prior["competencia"]}) == ["2025-04", "2025-05"]
+    registry = datasus.read_competencia(tmp_path / "l", "CNES", END)
+    pop = datasus.read_population(tmp_path / "l")
+    assert set(prior["cnes"]) <= set(registry["cnes"])
+    assert set(prior["municipio"]) <= set(pop.loc[pop["ano"] == 2025, "municipio"])
+    assert set(prior["alvo"]) == set(targets.load()["alvo"])
+    assert (prior.loc[prior["sistema"] == "SIA", "n_aih"] == 0).all()
+    sih = prior[prior["sistema"] == "SIH"]
+    assert (sih["n_aih"] == sih["quantidade"]).all() and (prior["quantidade"] > 0).all()
+    # the same model as the raw rows: a target's national total is close to the raw month's
+    good, _, _ = ingest_pandas.ingest_competencia(tmp_path / "l", END)
+    good.to_parquet(tmp_path / "p.parquet", index=False)
+    raw = cubes.build_cube([tmp_path / "p.parquet"], END, targets.load()).groupby("alvo")["quantidade"].sum()
+    may = prior[prior["competencia"].astype(str).str.startswith("2025-05")].groupby("alvo")["quantidade"].sum()
+    big = raw[raw > 2_000].index
+    assert len(big) >= 5
+    assert ((may[big] / raw[big] - 1).abs() < 0.15).all(), (may[big] / raw[big]).to_dict()
+    # idempotent: a rerun replaces the same partitions
+    sus.generate(tmp_path / "l", END, **kw)
+    assert len(warehouse.query("SELECT cnes FROM sus_production_monthly")) == len(prior)
+
+
+def test_main_writes_parts_and_prior_cubes(tmp_path, capsys, monkeypatch):
+    from vigia.connections import ConnectionSpec
+    from vigia.sample_data import sus_production
+    from vigia.warehouse import open_warehouse
+
+    monkeypatch.setattr(sus_production, "CHUNK_ROWS", 2_000)
+    uri = f"duckdb:///{(tmp_path / 'wh.duckdb').as_posix()}"
+    assert sus.main(["--landing", str(tmp_path / "l"), "--end-month", "2025-06", "--months", "1",
+                     "--municipalities", "100", "--sia-rows", "20000", "--sia-part-rows", "4000",
+                     "--prior-cubes", "2", "--warehouse", uri]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and re.fullmatch(r"prior cubes: 2 months, [\d,]+ cells -> .*wh\.duckdb", lines[1])
+    assert (tmp_path / "l" / "SIA" / "PASP2506b.parquet").is_file()
+    wh = open_warehouse(ConnectionSpec.from_uri("warehouse", uri))
+    months = wh.query("SELECT DISTINCT competencia FROM sus_production_monthly ORDER BY 1")["competencia"]
+    assert [str(m)[:7] for m in months] == ["2025-04", "2025-05"]

@@ -6,12 +6,13 @@ same good rows, the same problem texts and the same per-file summary.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 
 import pandas as pd
 
-from vigia.sus import cubes, datasus
+from vigia.sus import cubes, datasus, ingest_sql
 
 SYSTEMS = ("SIA", "SIH")
 
@@ -19,7 +20,10 @@ SYSTEMS = ("SIA", "SIH")
 def ingest_competencia(landing, competencia: date, ufs: Iterable[str] | None = None
                        ) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
     """(good rows with ``cubes.PRODUCTION_COLUMNS``, bad rows with ``sistema`` and ``problema``,
-    one summary per file: uf, sistema, arquivo, rows, bad, bad_share, examples)."""
+    one summary per file: uf, sistema, arquivo, rows, bad, bad_share, examples, bad_by_rule).
+
+    Good rows stay row by row (the cube SQL sums them); for CSV, .dbc and object-storage landings,
+    which are small next to the national Parquet months the SQL path is for."""
     good, bad, summary = [], [], []
     for system in SYSTEMS:
         df = datasus.read_competencia(landing, system, competencia, ufs=ufs)
@@ -30,7 +34,9 @@ def ingest_competencia(landing, competencia: date, ufs: Iterable[str] | None = N
         for arquivo, g in df.assign(_bad=is_bad).groupby("arquivo"):
             summary.append({"uf": g["uf"].iloc[0], "sistema": system, "arquivo": arquivo, "rows": len(g),
                             "bad": int(g["_bad"].sum()), "bad_share": float(g["_bad"].mean()),
-                            "examples": "; ".join(problems[g.index][g["_bad"]].head(3))})
+                            "examples": "; ".join(problems[g.index][g["_bad"]].head(3)),
+                            "bad_by_rule": ingest_sql.format_rules(Counter(
+                                ingest_sql.rule_of(m) for p in problems[g.index][g["_bad"]] for m in p.split("; ")))})
         bad.append(df[is_bad].assign(sistema=system, problema=problems[is_bad]))
         ok = df[~is_bad].assign(sistema=system)
         if "n_aih" not in ok:

@@ -1,11 +1,10 @@
 """DuckDB-native ingestion of Parquet DATASUS landings (SIA PA, SIH RD) for one competência.
 
 The pandas path (:mod:`vigia.sus.datasus` ``read_competencia`` + ``code_problems``,
-``pipeline.ingest_uf``) loads every row into a DataFrame; at national shape
+:mod:`vigia.sus.ingest_pandas`) loads every row into a DataFrame; at national shape
 (tens of millions of SIA rows a month) that is too slow and too big. This module
-does the same reading, normalising and checking in DuckDB and streams the rows
-to Parquet with ``COPY (SELECT ...) TO ... (FORMAT parquet)``: nothing but
-per-file counts comes back to Python.
+does the same reading, normalising and checking in DuckDB, in one pass over the
+landed files per system, and nothing but per-file counts comes back to Python.
 
 Split of the work
 -----------------
@@ -26,11 +25,16 @@ Split of the work
   whose ``problema`` column says in the words of ``datasus.code_problems``
   what is wrong (NULL for a good row).
 
-Passes over the input per system: one ``COPY`` of the good rows (the one that
-reads and writes everything), one ``COPY`` of the quarantined rows (reads
-everything, writes few rows), and one count per file that reads only the
-file name and the competência columns. The per-file bad counts and examples
-are read back from the (small) quarantine file.
+One pass over the input per system: ``include/sql/sus/stage_production.sql`` wraps
+the normalisation and, in one GROUP BY, sums the good SIA rows to the grain the
+cube needs (file, competência, CNES, procedure cut to the longest target prefix,
+municipality of residence, age band: :func:`age_bands`, :func:`prefix_length`)
+while SIH rows (one AIH each) and every bad row stay one row each. The result
+lands in a temporary table that is small next to the input; the staged
+production, the quarantine, the per-file counts and the counts per broken rule
+are all read from it. The landed files are never read a second time, and the
+file paths reach DuckDB as list arguments of the relation API
+(``con.read_parquet(paths, ...)``), never inside SQL text.
 
 Only Parquet landings: a .csv or .dbc file raises :class:`datasus.DatasusFormatError`
 (use the pandas path for those).
@@ -52,6 +56,9 @@ log = logging.getLogger(__name__)
 
 SYSTEMS = ("SIA", "SIH")
 NORMALISE_SQL = {"SIA": "sus/normalise_sia.sql", "SIH": "sus/normalise_sih.sql"}
+STAGE_SQL = "sus/stage_production.sql"
+# systems staged row by row (one AIH per row: the cube counts n_aih); the others are summed
+ROW_BY_ROW = ("SIH",)
 PRODUCTION_TYPES = {
     "competencia": "DATE", "sistema": "VARCHAR", "cnes": "VARCHAR", "procedimento": "VARCHAR",
     "municipio_residencia": "VARCHAR", "idade": "INTEGER", "quantidade": "DOUBLE", "valor": "DOUBLE",
@@ -72,10 +79,6 @@ _FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
 
 def _q(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def connect(memory_limit: str = "4GB", threads: int | None = None):
@@ -212,7 +215,7 @@ def register_sources(con, system: str, files: list[datasus.DatasusFile]) -> None
     if rows:
         con.executemany("INSERT INTO arquivos VALUES (?, ?, ?, ?)", rows)
 
-    selects = []
+    relation = None
     for key, paths in groups.items():
         exprs = ["filename", "file_row_number AS linha"]
         for column, name, dtype in key:
@@ -226,16 +229,17 @@ def register_sources(con, system: str, files: list[datasus.DatasusFile]) -> None
         if system == "SIH":
             has = dict((c, n) for c, n, _ in key)["COD_IDADE"] is not None
             exprs.append(f"{'true' if has else 'false'} AS tem_cod_idade")
-        source = (f"read_parquet([{', '.join(_lit(p) for p in paths)}], union_by_name=true, filename=true, "
-                  "file_row_number=true)")
-        selects.append(f"SELECT {', '.join(exprs)} FROM {source}")
-    if not selects:  # no file: an empty source with the same columns
+        # the paths travel as a list argument of the relation API, never inside SQL text
+        part = con.read_parquet(paths, union_by_name=True, filename=True, file_row_number=True).project(
+            ", ".join(exprs))
+        relation = part if relation is None else relation.union(part)
+    if relation is None:  # no file: an empty source with the same columns
         exprs = ["CAST(NULL AS VARCHAR) AS filename", "CAST(NULL AS BIGINT) AS linha"]
         exprs += [f"CAST(NULL AS {'DOUBLE' if c in numbers else 'VARCHAR'}) AS {c}" for c in wanted]
         if system == "SIH":
             exprs.append("false AS tem_cod_idade")
-        selects.append(f"SELECT {', '.join(exprs)} WHERE false")
-    con.execute("CREATE OR REPLACE TEMP VIEW fonte AS\n" + "\nUNION ALL\n".join(selects))
+        relation = con.sql(f"SELECT {', '.join(exprs)} WHERE false")
+    relation.create_view("fonte", replace=True)
 
 
 def normalise_sql(system: str) -> str:
@@ -264,23 +268,76 @@ def normalised(con, system: str, landing_files: Iterable, competencia: date):
 # ----------------------------------------------------------------------------- ingestion
 
 
+def age_bands(targets=None, oldest: int = 150) -> list[tuple[int, int]]:
+    """(idade, faixa) for ages 0..``oldest``: the age a staged aggregated row keeps.
+
+    The bounds of the targets split ages into bands: b_1 < ... < b_k are every ``idade_min`` and
+    ``idade_max + 1``. faixa = the largest b_i <= idade, or b_1 - 1 below b_1 (0 for every age when
+    no target has an age range). A target's test ``idade >= idade_min AND idade <= idade_max`` gives
+    the same answer on faixa as on idade, because both bounds are band starts.
+    """
+    from vigia.sus import targets as targets_mod
+
+    codes = targets_mod.expand_codes(targets_mod.load() if targets is None else targets)
+    bounds = sorted({int(v) for v in codes["idade_min"].dropna()} | {int(v) + 1 for v in codes["idade_max"].dropna()})
+    out = []
+    for age in range(oldest + 1):
+        if not bounds:
+            out.append((age, 0))
+        elif age < bounds[0]:
+            out.append((age, bounds[0] - 1))
+        else:
+            out.append((age, max(b for b in bounds if b <= age)))
+    return out
+
+
+def prefix_length(targets=None) -> int:
+    """The longest SIGTAP prefix of the targets (digits of procedimento the cube needs; 10 if none)."""
+    from vigia.sus import targets as targets_mod
+
+    codes = targets_mod.expand_codes(targets_mod.load() if targets is None else targets)
+    return int(codes["comprimento"].max()) if len(codes) else 10
+
+
+def stage_sql(system: str) -> str:
+    """The single-pass query of ``system``: the normalisation as CTE ``normalizado`` + the staging GROUP BY."""
+    stage = sqlfiles.to_driver(sqlfiles.load(STAGE_SQL), "duckdb")
+    return f"WITH normalizado AS (\n{normalise_sql(system)}\n)\n{stage}"
+
+
+def rule_of(message: str) -> str:
+    """The rule a problem message breaks: its first word (the column it names), e.g. ``municipio_residencia``."""
+    return message.split(" ", 1)[0]
+
+
+def format_rules(counts: Mapping[str, int]) -> str:
+    """``rule: n; rule: n`` sorted by rule (the per-file ``bad_by_rule`` text; '' when no bad row)."""
+    return "; ".join(f"{rule}: {n}" for rule, n in sorted(counts.items()))
+
+
 def ingest_competencia(landing_files: Mapping[str, list[Path]], competencia: date, out_dir: Path, con=None,
-                       memory_limit: str = "4GB", threads: int | None = None) -> dict:
-    """Normalise SIA and SIH Parquet landings of one competência in DuckDB; stage good and bad rows.
+                       memory_limit: str = "4GB", threads: int | None = None, targets=None) -> dict:
+    """Normalise, check and stage SIA and SIH Parquet landings of one competência in one pass each.
 
     ``landing_files``: system -> files (e.g. :func:`select_landing_files`); files whose processing
-    month cannot hold the competência are skipped with a warning. Writes, per system present:
+    month cannot hold the competência are skipped with a warning. Per system, ``stage_production.sql``
+    reads the files once into a temporary table (good SIA rows summed to the grain the cube needs,
+    SIH and bad rows one each), from which it writes, per system present:
 
-    * ``out_dir/producao_<system>.parquet``: the good rows, exactly ``cubes.PRODUCTION_COLUMNS``;
-    * ``out_dir/quarantine_<system>.parquet``: the bad rows, ``QUARANTINE_COLUMNS``
+    * ``out_dir/producao_<system>.parquet``: the good rows, ``cubes.PRODUCTION_COLUMNS`` + ``linhas``
+      (landed rows summed into the row; SIA ``procedimento`` cut to :func:`prefix_length` digits
+      and ``idade`` to its band of :func:`age_bands`, which leave the cube unchanged);
+    * ``out_dir/quarantine_<system>.parquet``: every bad row, ``QUARANTINE_COLUMNS``
       (``problema`` says what is wrong, as ``datasus.code_problems`` does).
 
-    Returns ``{"competencia", "systems": {system: {rows, quarantined, files, producao, quarantine,
-    seconds}}, "files": [...]}`` where ``files`` holds one dict per landed file with rows of the
-    competência, the shape ``pipeline.ingest_uf`` records: uf, sistema, arquivo, rows, bad,
-    bad_share, examples (the first 3 problems of the file, joined with '; ').
+    Returns ``{"competencia", "systems": {system: {rows, staged, quarantined, files, producao,
+    quarantine, seconds}}, "files": [...]}``: ``rows`` counts good landed rows, ``staged`` the rows of
+    producao; ``files`` holds one dict per landed file with rows of the competência, the shape
+    ``pipeline.ingest_uf`` records: uf, sistema, arquivo, rows, bad, bad_share, examples (the first 3
+    problems of the file, joined with '; ') and bad_by_rule (:func:`format_rules`).
     ``con``: an open DuckDB connection to use (its settings are kept); otherwise one is opened with
-    ``memory_limit`` and ``threads`` and closed at the end.
+    ``memory_limit`` and ``threads`` and closed at the end. ``targets``: the targets table the staging
+    grain follows (default: ``targets.load()``); a cube of other targets needs a new staging.
     """
     target = datasus._as_month(competencia)
     if target is None:
@@ -293,6 +350,13 @@ def ingest_competencia(landing_files: Mapping[str, list[Path]], competencia: dat
     summary: list[dict] = []
     systems: dict[str, dict] = {}
     try:
+        import pandas as pd
+
+        con.register("faixas_idade_df", pd.DataFrame(age_bands(targets), columns=["idade", "faixa"]))
+        con.execute("CREATE OR REPLACE TEMP TABLE faixas_idade AS "
+                    "SELECT CAST(idade AS INTEGER) AS idade, CAST(faixa AS INTEGER) AS faixa FROM faixas_idade_df")
+        con.unregister("faixas_idade_df")
+        length = prefix_length(targets)
         for system, paths in landing_files.items():
             system = str(system).upper()
             if system not in NORMALISE_SQL:
@@ -300,32 +364,45 @@ def ingest_competencia(landing_files: Mapping[str, list[Path]], competencia: dat
             started = time.perf_counter()
             files = _window_files(system, paths, target)
             register_sources(con, system, files)
-            norm = normalise_sql(system)
-            params = _params(system, target)
-            good_path, bad_path = out_dir / f"producao_{system}.parquet", out_dir / f"quarantine_{system}.parquet"
+            params = {**_params(system, target), "comprimento": length, "linha_a_linha": system in ROW_BY_ROW}
+            # the one pass over the landed files
+            con.execute(f"CREATE OR REPLACE TEMP TABLE passagem AS {stage_sql(system)}", params)
 
+            good_path, bad_path = out_dir / f"producao_{system}.parquet", out_dir / f"quarantine_{system}.parquet"
             typed = ", ".join(f"CAST({c} AS {PRODUCTION_TYPES[c]}) AS {c}" for c in PRODUCTION_COLUMNS)
-            good = con.execute(
-                f"COPY (SELECT {typed} FROM ({norm}) WHERE problema IS NULL) TO {_lit(good_path)} "
-                "(FORMAT parquet)", params).fetchone()[0]
-            bad = con.execute(
-                f"COPY (SELECT {', '.join(QUARANTINE_COLUMNS)} FROM ({norm}) WHERE problema IS NOT NULL "
-                f"ORDER BY arquivo, linha) TO {_lit(bad_path)} (FORMAT parquet)", params).fetchone()[0]
-            # rows per file: only the file name and the competência columns are read
-            counts = con.execute(f"SELECT uf, arquivo, count(*) FROM ({norm}) GROUP BY ALL", params).fetchall()
-            bads = {a: (n, ex) for a, n, ex in con.execute(
-                "SELECT arquivo, count(*), list(problema ORDER BY linha)[1:3] "
-                f"FROM read_parquet({_lit(bad_path)}) GROUP BY arquivo").fetchall()}
-            for uf, arquivo, rows in sorted(counts, key=lambda r: r[1]):
-                n_bad, examples = bads.get(arquivo, (0, []))
+            good = con.table("passagem").filter("problema IS NULL").project(
+                f"{typed}, CAST(linhas AS BIGINT) AS linhas")
+            good.write_parquet(str(good_path))
+            bad = con.table("passagem").filter("problema IS NOT NULL").project(
+                ", ".join(QUARANTINE_COLUMNS)).order("arquivo, linha")
+            bad.write_parquet(str(bad_path))
+
+            per_file = con.execute(
+                "SELECT uf, arquivo, sum(linhas), coalesce(sum(linhas) FILTER (WHERE problema IS NOT NULL), 0), "
+                "coalesce(list(problema ORDER BY linha) FILTER (WHERE problema IS NOT NULL), [])[1:3] "
+                "FROM passagem GROUP BY uf, arquivo ORDER BY arquivo").fetchall()
+            rules: dict[str, dict[str, int]] = {}
+            for arquivo, rule, n in con.execute(
+                    "SELECT arquivo, split_part(msg, ' ', 1) AS regra, count(*) FROM ("
+                    "SELECT arquivo, unnest(string_split(problema, '; ')) AS msg FROM passagem "
+                    "WHERE problema IS NOT NULL) GROUP BY ALL").fetchall():
+                rules.setdefault(arquivo, {})[rule] = int(n)
+            totals = con.execute(
+                "SELECT coalesce(sum(linhas) FILTER (WHERE problema IS NULL), 0), "
+                "count(*) FILTER (WHERE problema IS NULL), count(*) FILTER (WHERE problema IS NOT NULL) "
+                "FROM passagem").fetchone()
+            con.execute("DROP TABLE passagem")
+            for uf, arquivo, rows, n_bad, examples in per_file:
                 summary.append({"uf": uf, "sistema": system, "arquivo": arquivo, "rows": int(rows),
                                 "bad": int(n_bad), "bad_share": float(n_bad / rows) if rows else 0.0,
-                                "examples": "; ".join(examples)})
-            systems[system] = {"rows": int(good), "quarantined": int(bad), "files": len(files),
-                               "producao": str(good_path), "quarantine": str(bad_path),
+                                "examples": "; ".join(examples),
+                                "bad_by_rule": format_rules(rules.get(arquivo, {}))})
+            systems[system] = {"rows": int(totals[0]), "staged": int(totals[1]), "quarantined": int(totals[2]),
+                               "files": len(files), "producao": str(good_path), "quarantine": str(bad_path),
                                "seconds": round(time.perf_counter() - started, 3)}
-            log.info("%s competência %s: %d good, %d quarantined row(s) from %d file(s) in %.1fs", system,
-                     target.strftime("%Y-%m"), good, bad, len(files), systems[system]["seconds"])
+            log.info("%s competência %s: %d good row(s) staged as %d, %d quarantined, from %d file(s) in %.1fs",
+                     system, target.strftime("%Y-%m"), totals[0], totals[1], totals[2], len(files),
+                     systems[system]["seconds"])
     finally:
         if own:
             con.close()
@@ -337,5 +414,6 @@ def production_files(result: dict) -> list[Path]:
     return [Path(s["producao"]) for s in result["systems"].values()]
 
 
-__all__ = ["connect", "ingest_competencia", "normalise_sql", "normalised", "production_files", "register_sources",
-           "select_landing_files", "NORMALISE_SQL", "PRODUCTION_TYPES", "QUARANTINE_COLUMNS"]
+__all__ = ["age_bands", "connect", "format_rules", "ingest_competencia", "normalise_sql", "normalised",
+           "prefix_length", "production_files", "register_sources", "rule_of", "select_landing_files", "stage_sql",
+           "NORMALISE_SQL", "PRODUCTION_TYPES", "QUARANTINE_COLUMNS", "STAGE_SQL"]

@@ -83,17 +83,30 @@ def ingest_uf(run: SusRun, uf: str) -> dict:
 
 
 def _ingest_uf_sql(run: SusRun, uf: str, files: dict) -> dict:
+    """One pass per system over the UF's Parquet files; staged production and quarantine stay on disk."""
     out_dir = run.file(f"ingest_{uf}")
     result = ingest_sql.ingest_competencia({k: v for k, v in files.items() if v}, run.competencia, out_dir)
-    good = [pd.read_parquet(p) for p in ingest_sql.production_files(result)]
-    good = pd.concat(good, ignore_index=True) if good else pd.DataFrame(columns=cubes.PRODUCTION_COLUMNS)
-    good.to_parquet(run.file(f"producao_{uf}.parquet"), index=False)
-    bad = [pd.read_parquet(s["quarantine"]) for s in result["systems"].values() if s["quarantined"]]
-    _stage_quarantine(run, uf, pd.concat(bad, ignore_index=True).rename(
-        columns={"problema": quarantine.REASON_COLUMN}) if bad else pd.DataFrame())
+    run.file(f"producao_{uf}.parquet").unlink(missing_ok=True)  # a pandas-engine file of an earlier try
+    _stage_quarantine_files(run, uf, [Path(s["quarantine"]) for s in result["systems"].values() if s["quarantined"]])
     pd.DataFrame(result["files"]).to_parquet(run.file(f"files_{uf}.parquet"), index=False)
-    return {"uf": uf, "rows": len(good), "quarantined": sum(s["quarantined"] for s in result["systems"].values()),
-            "engine": "duckdb"}
+    return {"uf": uf, "rows": sum(s["rows"] for s in result["systems"].values()),
+            "staged": sum(s["staged"] for s in result["systems"].values()),
+            "quarantined": sum(s["quarantined"] for s in result["systems"].values()), "engine": "duckdb"}
+
+
+def _stage_quarantine_files(run: SusRun, uf: str, paths: list[Path]) -> None:
+    """The quarantined rows of the UF as text (``dq_reason`` = problema), copied by DuckDB, not pandas."""
+    target = run.file(f"quarantine_{uf}.parquet")
+    if not paths:
+        target.unlink(missing_ok=True)  # a retry must not publish stale rows
+        return
+    con = ingest_sql.connect("1GB", 1)
+    try:
+        rel = con.read_parquet([str(p) for p in paths], union_by_name=True)
+        rel.project(", ".join(f'CAST("{c}" AS VARCHAR) AS "{quarantine.REASON_COLUMN if c == "problema" else c}"'
+                              for c in rel.columns)).write_parquet(str(target))
+    finally:
+        con.close()
 
 
 def _stage_quarantine(run: SusRun, uf: str, bad: pd.DataFrame) -> None:
@@ -104,38 +117,91 @@ def _stage_quarantine(run: SusRun, uf: str, bad: pd.DataFrame) -> None:
 
 
 def _ingest_uf_pandas(run: SusRun, uf: str) -> dict:
+    import shutil
+
     good, bad, summary = ingest_pandas.ingest_competencia(run.landing, run.competencia, ufs=[uf])
+    shutil.rmtree(run.file(f"ingest_{uf}"), ignore_errors=True)  # a DuckDB-engine staging of an earlier try
     good.to_parquet(run.file(f"producao_{uf}.parquet"), index=False)
     _stage_quarantine(run, uf, bad.rename(columns={"problema": quarantine.REASON_COLUMN}))
     pd.DataFrame(summary).to_parquet(run.file(f"files_{uf}.parquet"), index=False)
-    return {"uf": uf, "rows": len(good), "quarantined": len(bad), "engine": "pandas"}
+    return {"uf": uf, "rows": len(good), "staged": len(good), "quarantined": len(bad), "engine": "pandas"}
+
+
+def production_files(run: SusRun, ufs: list[str]) -> list[Path]:
+    """The staged production of the UFs: ``producao_<uf>.parquet`` (pandas engine) or
+    ``ingest_<uf>/producao_<system>.parquet`` (DuckDB engine)."""
+    out = []
+    for uf in ufs:
+        single = run.file(f"producao_{uf}.parquet")
+        out += [single] if single.exists() else sorted(run.file(f"ingest_{uf}").glob("producao_*.parquet"))
+    return out
+
+
+def production_summary(files: list[Path]) -> pd.DataFrame:
+    """``include/sql/sus/production_summary.sql`` over the staged production (DuckDB; one row per
+    system x competência x municipality of residence)."""
+    from vigia import sql as sqlfiles
+
+    con = ingest_sql.connect("2GB")
+    try:
+        rel = con.read_parquet([str(f) for f in files], union_by_name=True)
+        linhas = "linhas" if "linhas" in rel.columns else "1 AS linhas"
+        rel.project(f"competencia, sistema, cnes, municipio_residencia, quantidade, valor, {linhas}"
+                    ).create_view("producao")
+        return con.execute(sqlfiles.to_driver(sqlfiles.load("sus/production_summary.sql"), "duckdb")).df()
+    finally:
+        con.close()
+
+
+def _quarantine_sample(run: SusRun, ufs: list[str], limit: int = quality.QUARANTINE_SAMPLE) -> pd.DataFrame:
+    frames = []
+    for uf in ufs:
+        path = run.file(f"quarantine_{uf}.parquet")
+        if path.exists():
+            import pyarrow.parquet as pq
+
+            frames.append(next(pq.ParquetFile(path).iter_batches(batch_size=limit)).to_pandas())
+    return pd.concat(frames, ignore_index=True).head(limit) if frames else pd.DataFrame()
 
 
 def gate_ingest(run: SusRun, warehouse: Warehouse, ufs: list[str]) -> dict:
-    """Quarantined share per file under the threshold; codes, money and population coverage."""
+    """Quarantined share per file under the threshold; a sample of the quarantine; codes, money and
+    population coverage on the staged production's summary per municipality.
+
+    The row-level checks ran once, in SQL, during ingestion (``problema``); great-expectations
+    checks what they produced: the per-file summaries (with the counts per broken rule), a bounded
+    sample of the quarantined rows, and one row per system x competência x municipality of
+    residence of the staged production (``production_summary``).
+    """
     files = pd.concat([pd.read_parquet(run.file(f"files_{uf}.parquet")) for uf in ufs], ignore_index=True)
     report = validate(files, quality.files_suite(run.max_bad_share))
     over = files[files["bad_share"] > run.max_bad_share]
-    report.notes += [f"file {r.arquivo}: {r.bad} of {r.rows} rows quarantined ({r.bad_share:.2%}); e.g. {r.examples}"
-                     for r in over.itertuples()]
+    report.notes += [f"file {r.arquivo}: {r.bad} of {r.rows} rows quarantined ({r.bad_share:.2%}); "
+                     f"by rule: {getattr(r, 'bad_by_rule', '')}; e.g. {r.examples}" for r in over.itertuples()]
     record(warehouse, report, run.info("dq_ingest"), quarantined=int(files["bad"].sum()))
     report.raise_for_failure()
+    sample = _quarantine_sample(run, ufs)
+    if len(sample):
+        report = validate(sample, quality.quarantine_suite())
+        record(warehouse, report, run.info("dq_ingest"))
+        report.raise_for_failure()
 
     population = datasus.read_population(run.landing)
     population.to_parquet(run.file("population.parquet"), index=False)
     registry = datasus.read_competencia(run.landing, "CNES", run.competencia)
     registry.to_parquet(run.file("registry.parquet"), index=False)
-    production = pd.concat([pd.read_parquet(run.file(f"producao_{uf}.parquet")) for uf in ufs], ignore_index=True)
+    summary = production_summary(production_files(run, ufs))
     known = population.loc[population["ano"] == run.competencia.year, "municipio"].astype(str).unique().tolist()
-    report = validate(production, quality.ingest_suite(known))
+    report = validate(summary, quality.ingest_suite(known))
     record(warehouse, report, run.info("dq_ingest"))
     report.raise_for_failure()
-    return {"rows": len(production), "quarantined": int(files["bad"].sum()), "files": len(files)}
+    return {"rows": int(summary["linhas"].sum()) if len(summary) else 0, "quarantined": int(files["bad"].sum()),
+            "files": len(files)}
 
 
 # --- cube ---------------------------------------------------------------------------
 def build_cube(run: SusRun, ufs: list[str]) -> dict:
-    cube = cubes.build_cube([run.file(f"producao_{uf}.parquet") for uf in ufs], run.competencia, targets.load())
+    cube = cubes.build_cube(production_files(run, ufs), run.competencia, targets.load())
     cube.to_parquet(run.file("cube.parquet"), index=False)
     return {"cells": len(cube), "targets": int(cube["alvo"].nunique())}
 

@@ -2,12 +2,21 @@
 
 Gates sit between ingestion -> cubes -> scores:
 
-* ``sus_ingest``: on the normalised production of the competência, after the
-  rows ``datasus.code_problems`` flagged were quarantined: required columns,
-  code formats (7-digit CNES, 10-digit procedure, 6-digit municipality),
-  non-negative quantities and values, a population for every municipality of
-  residence; and on the per-file summary: the share of quarantined rows stays
-  under ``max_bad_share`` (default 1%), else the run fails naming the file.
+* Row level, once, in SQL (``include/sql/sus/normalise_*.sql``, or
+  ``datasus.code_problems`` for CSV/.dbc): code formats (7-digit CNES,
+  10-digit procedure, 6-digit municipality, AAAAMM competência), numbers
+  present and not negative, the processing window. A bad row goes to the
+  quarantine with its problem; nothing is dropped.
+* ``sus_ingest_files``: on the per-file summary (rows, bad, bad_share,
+  bad_by_rule, examples): the share of quarantined rows stays under
+  ``max_bad_share`` (default 1%), else the run fails naming the file, the
+  counts per broken rule and examples.
+* ``sus_quarantine``: on the first ``QUARANTINE_SAMPLE`` quarantined rows:
+  each names its file, row and problem.
+* ``sus_ingest``: on the staged production summarised per system x
+  competência x municipality of residence (``production_summary.sql``):
+  required columns, 6-digit municipality, non-negative quantities and values,
+  a population for every municipality of residence.
 * ``sus_cube``: the cube has rows, keys are not null, money is not negative.
 * ``sus_ranking``: ranks are 1..n without gaps, excess is not negative.
 """
@@ -17,29 +26,42 @@ from __future__ import annotations
 from vigia.dq import Suite
 
 DEFAULT_MAX_BAD_SHARE = 0.01
-PRODUCTION_REQUIRED = ["competencia", "sistema", "cnes", "procedimento", "municipio_residencia", "idade",
-                       "quantidade", "valor"]
+# quarantined rows great-expectations looks at (all of them stay in the quarantine)
+QUARANTINE_SAMPLE = 1_000
+SUMMARY_REQUIRED = ["competencia", "sistema", "municipio_residencia", "linhas", "estabelecimentos",
+                    "quantidade_min", "valor_min"]
 
 
 def ingest_suite(population_municipios: list[str]) -> Suite:
+    """On ``production_summary`` (one row per system x competência x municipality of residence)."""
     def build():
         import great_expectations as gx
 
         e = gx.expectations
-        out = [e.ExpectColumnToExist(column=c) for c in PRODUCTION_REQUIRED]
+        out = [e.ExpectColumnToExist(column=c) for c in SUMMARY_REQUIRED]
         out += [
             e.ExpectTableRowCountToBeBetween(min_value=1),
-            e.ExpectColumnValuesToMatchRegex(column="cnes", regex=r"^\d{7}$"),
-            e.ExpectColumnValuesToMatchRegex(column="procedimento", regex=r"^\d{10}$"),
             e.ExpectColumnValuesToMatchRegex(column="municipio_residencia", regex=r"^\d{6}$"),
             e.ExpectColumnValuesToNotBeNull(column="competencia"),
-            e.ExpectColumnValuesToBeBetween(column="quantidade", min_value=0),
-            e.ExpectColumnValuesToBeBetween(column="valor", min_value=0),
+            e.ExpectColumnValuesToBeBetween(column="quantidade_min", min_value=0),
+            e.ExpectColumnValuesToBeBetween(column="valor_min", min_value=0),
+            e.ExpectColumnValuesToBeBetween(column="linhas", min_value=1),
             e.ExpectColumnValuesToBeInSet(column="municipio_residencia", value_set=population_municipios),
         ]
         return out
 
-    return Suite("sus_ingest", build, "normalised production: codes, money, population coverage")
+    return Suite("sus_ingest", build, "staged production per municipality: codes, money, population coverage")
+
+
+def quarantine_suite() -> Suite:
+    """On a bounded sample of the quarantined rows: each names its file, row and problem."""
+    def build():
+        import great_expectations as gx
+
+        e = gx.expectations
+        return [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("dq_reason", "arquivo", "linha")]
+
+    return Suite("sus_quarantine", build, f"quarantined rows (first {QUARANTINE_SAMPLE:,}) carry file, row, reason")
 
 
 def files_suite(max_bad_share: float = DEFAULT_MAX_BAD_SHARE) -> Suite:

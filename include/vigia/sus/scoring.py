@@ -84,7 +84,9 @@ def score_month(cube: pd.DataFrame, competencia: date, population: pd.DataFrame,
     mun = population_for(cubes.by_municipality(cube), population)
     shares = cube[["cnes", "municipio", "alvo", "competencia", "quantidade"]]
     rate_scores = scores.municipal_rate_scores(mun[["municipio", "alvo", "competencia", "quantidade", "populacao"]], k=k)
-    eb = scores.attribute_to_establishments(rate_scores, shares)
+    # only the window ending at the scored month is attributed (the earlier windows are not published)
+    now = pd.to_datetime(rate_scores["competencia"]).dt.date == competencia
+    eb = scores.attribute_to_establishments(rate_scores[now], shares)
     eb = eb[eb["competencia"] == competencia]
 
     mun_now = mun[mun["competencia"] == competencia]

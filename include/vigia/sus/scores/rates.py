@@ -192,12 +192,18 @@ def attribute_to_establishments(
     ms = _with_month(mun_scores[["municipio", "alvo", "competencia", "escore_municipal"]])[
         ["municipio", "alvo", _MES, "escore_municipal"]
     ]
-    # each production month s feeds the windows ending at s, s+1, ..., s+window-1
-    reps = np.repeat(np.arange(len(s)), window)
-    exp = s.iloc[reps].reset_index(drop=True)
-    exp[_MES] = exp[_MES].to_numpy() + np.tile(np.arange(window), len(s))
-    exp = exp.merge(ms[["municipio", "alvo", _MES]].drop_duplicates(), on=["municipio", "alvo", _MES])
-    win = exp.groupby(["cnes", "municipio", "alvo", _MES], as_index=False, sort=False)["quantidade"].sum()
+    # the window ending at each month t of mun_scores, one t at a time: production months t-window+1 .. t
+    # of the municipalities scored at t (memory: one window, not window x every production month)
+    parts = []
+    for t, scored in ms[["municipio", "alvo", _MES]].drop_duplicates().groupby(_MES, sort=True):
+        inside = s[(s[_MES] > t - window) & (s[_MES] <= t)]
+        inside = inside.merge(scored[["municipio", "alvo"]], on=["municipio", "alvo"])
+        if len(inside):
+            part = inside.groupby(["cnes", "municipio", "alvo"], as_index=False, sort=False)["quantidade"].sum()
+            parts.append(part.assign(**{_MES: t}))
+    if not parts:
+        return pd.DataFrame(columns=out_cols)
+    win = pd.concat(parts, ignore_index=True)[["cnes", "municipio", "alvo", _MES, "quantidade"]]
     win["total"] = win.groupby(["municipio", "alvo", _MES], sort=False)["quantidade"].transform("sum")
     win = win[win["total"] > 0]
     win = win.merge(ms, on=["municipio", "alvo", _MES], how="inner")

@@ -1,0 +1,372 @@
+"""Benchmark: one SUS month at national shape, Vigia against a plain DuckDB scan and against pandas.
+
+Data (generated once, reused; git-ignored under ``data/bench/sus_national/``):
+
+* ``national/``: one competência at national shape, ``python -m vigia.sample_data sus --municipalities 5570
+  --sia-rows 50000000 --months 1 --sia-part-rows 10000000 --prior-cubes 36`` (SIH: 1/25 of SIA, so 2M);
+  the 36 prior cubes go into ``national/prior.duckdb`` (the warehouse the run starts from);
+* ``pandas/``: the same shape at ``--pandas-sia-rows`` (default 5,000,000) with 12 prior cubes, a size
+  the pandas implementation can hold.
+
+Measurements, each in its own child process (peak memory = the highest RSS of the child's process
+tree, sampled every 50 ms with psutil, and the child's ``ru_maxrss``):
+
+(a) ``scan``: one plain DuckDB scan of the month's landed SIA and SIH Parquet files, over every column
+    the pipeline reads (``count(*)``, ``sum`` of the numbers, ``max`` of every text column);
+(b) ``vigia``: the whole month through the functions the DAG's tasks call, in the order of
+    ``vigia.sus.pipeline.run_in_process`` (ingest_uf per UF, gate_ingest, build_cube, gate_cube,
+    publish_cube, score, gate_scores, fact_sheets for the top 20, publish_scores), each step timed,
+    on a copy of the prior-cube warehouse;
+(c) ``pandas``: a straightforward pandas implementation of the same month, on the smaller landing:
+    ``vigia.sus.ingest_pandas`` (every row in a DataFrame), the cube by pandas merges on each SIGTAP
+    prefix length + groupby, the history cubes from the warehouse, ``scoring.score_month``; and (b) on
+    the same landing. Their cubes and rankings are compared (they must be equal).
+
+Targets (issue 3): (b) wall <= 3x (a), (b) peak <= 6 GB, pandas / Vigia >= 10x.
+
+    python bench/sus_national.py                       # generates what is missing, then measures
+    python bench/sus_national.py --skip pandas --until-cube   # national (a) + (b) up to publish_cube
+    python bench/sus_national.py --skip national              # (c) on the pandas-size month
+
+A child whose process tree passes ``--kill-above-gb`` (default 7.5) is killed and reported as such:
+at national shape the pandas scoring of 12 months of cubes needs ~12 GB (docs/benchmarks.md).
+    python bench/sus_national.py --sia-rows 2000000 --pandas-sia-rows 1000000 --data /tmp/sus_small  # smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MONTH = date(2026, 10, 1)
+TOP_SHEETS = 20
+
+
+# ----------------------------------------------------------------------------- child side
+
+
+def _files(landing: Path) -> dict[str, list[Path]]:
+    from vigia.sus import ingest_sql
+
+    return ingest_sql.select_landing_files(landing, MONTH)
+
+
+def measure_scan(landing: Path, out: Path, args) -> dict:
+    from vigia.sus import ingest_sql
+
+    files = _files(landing)
+    con = ingest_sql.connect(args.memory_limit, args.threads)
+    started = time.perf_counter()
+    sia = con.read_parquet([str(f) for f in files["SIA"]], union_by_name=True).aggregate(
+        "count(*), sum(PA_QTDAPR), sum(PA_VALAPR), max(PA_IDADE), max(PA_CODUNI), max(PA_CMP), max(PA_MVM), "
+        "max(PA_PROC_ID), max(PA_MUNPCN), max(PA_UFMUN)").fetchall()[0]
+    sih = con.read_parquet([str(f) for f in files["SIH"]], union_by_name=True).aggregate(
+        "count(*), sum(VAL_TOT), max(IDADE), max(CNES), max(ANO_CMPT), max(MES_CMPT), max(PROC_REA), "
+        "max(MUNIC_RES), max(MUNIC_MOV), max(N_AIH)").fetchall()[0]
+    seconds = time.perf_counter() - started
+    con.close()
+    return {"seconds": seconds, "sia_rows": int(sia[0]), "sih_rows": int(sih[0]),
+            "files": {k: [f.name for f in v] for k, v in files.items()},
+            "bytes": sum(Path(f).stat().st_size for v in files.values() for f in v)}
+
+
+def measure_vigia(landing: Path, out: Path, args) -> dict:
+    from vigia.connections import ConnectionSpec
+    from vigia.sus import pipeline as p
+    from vigia.warehouse import open_warehouse
+
+    wh = open_warehouse(ConnectionSpec.from_uri("warehouse", f"duckdb:///{(out / 'warehouse.duckdb').as_posix()}"))
+    run = p.SusRun("bench", MONTH, str(landing), top_fact_sheets=TOP_SHEETS)
+    steps: dict[str, float] = {}
+    info: dict = {}
+
+    def step(name, fn, *a):
+        t = time.perf_counter()
+        info[name] = fn(*a)
+        steps[name] = round(time.perf_counter() - t, 3)
+
+    started = time.perf_counter()
+    ufs = p.list_ufs(run)
+    step("ingest", lambda: [p.ingest_uf(run, uf) for uf in ufs])
+    step("dq_ingest", p.gate_ingest, run, wh, ufs)
+    step("build_cube", p.build_cube, run, ufs)
+    step("dq_cube", p.gate_cube, run, wh)
+    step("publish_cube", p.publish_cube, run, wh)
+    if not args.until_cube:
+        step("score", p.score, run, wh)
+        step("dq_scores", p.gate_scores, run, wh)
+        step("fact_sheets", p.fact_sheets, run)
+        step("publish_scores", p.publish_scores, run, wh)
+    seconds = time.perf_counter() - started
+    shutil.copy(run.file("cube.parquet"), out / "cube.parquet")
+    out_info = {"seconds": seconds, "steps": steps, "rows": sum(i["rows"] for i in info["ingest"]),
+                "staged": sum(i["staged"] for i in info["ingest"]), "cells": info["build_cube"]["cells"]}
+    if not args.until_cube:
+        shutil.copy(run.file("ranking.parquet"), out / "ranking.parquet")
+        out_info.update(establishments=info["score"]["establishments"], sheets=info["fact_sheets"]["sheets"],
+                        history_months=info["score"]["history_months"])
+    return out_info
+
+
+def pandas_cube(good, targets):
+    """The cube of cube_production.sql, straightforwardly in pandas: one merge per prefix length."""
+    import pandas as pd
+
+    from vigia.sus import cubes
+    from vigia.sus import targets as targets_mod
+
+    codes = targets_mod.expand_codes(targets)
+    parts = []
+    for length, c in codes.groupby("comprimento"):
+        rows = good.assign(prefixo=good["procedimento"].str[:int(length)])
+        m = rows.merge(c, on=["sistema", "prefixo"], how="inner")
+        ok = (m["idade_min"].isna() | (m["idade"] >= m["idade_min"])) & \
+             (m["idade_max"].isna() | (m["idade"] <= m["idade_max"]))
+        parts.append(m[ok])
+    m = pd.concat(parts, ignore_index=True)
+    cube = (m.groupby(["competencia", "cnes", "municipio_residencia", "alvo", "versao", "sistema"], as_index=False)
+            .agg(quantidade=("quantidade", "sum"), valor=("valor", "sum"), n_aih=("n_aih", "count"))
+            .rename(columns={"municipio_residencia": "municipio", "versao": "alvo_versao"}))
+    return cubes.with_uf(cube)
+
+
+def measure_pandas(landing: Path, out: Path, args) -> dict:
+    import pandas as pd
+
+    from vigia import runs
+    from vigia.connections import ConnectionSpec
+    from vigia.sus import datasus, ingest_pandas, scoring, targets
+    from vigia.warehouse import open_warehouse
+
+    wh = open_warehouse(ConnectionSpec.from_uri("warehouse", f"duckdb:///{(out / 'warehouse.duckdb').as_posix()}"))
+    steps: dict[str, float] = {}
+    started = time.perf_counter()
+    good, bad, _ = ingest_pandas.ingest_competencia(landing, MONTH)
+    steps["ingest"] = round(time.perf_counter() - started, 3)
+    t = time.perf_counter()
+    good = good[good["competencia"] == MONTH]
+    cube = pandas_cube(good, targets.load())
+    steps["build_cube"] = round(time.perf_counter() - t, 3)
+    t = time.perf_counter()
+    start = runs.add_months(MONTH, -12)
+    history = wh.query_file("sus/cube_history.sql", {"inicio": start, "fim": runs.add_months(MONTH, -1)})
+    history["competencia"] = pd.to_datetime(history["competencia"]).dt.date
+    history = pd.concat([history, cube[history.columns]], ignore_index=True)
+    covered = sorted(set(history["competencia"]))
+    result = scoring.score_month(history, MONTH, datasus.read_population(landing),
+                                 datasus.read_competencia(landing, "CNES", MONTH), covered)
+    steps["score"] = round(time.perf_counter() - t, 3)
+    seconds = time.perf_counter() - started
+    cube.to_parquet(out / "cube.parquet", index=False)
+    result.ranking.to_parquet(out / "ranking.parquet", index=False)
+    return {"seconds": seconds, "steps": steps, "rows": len(good), "quarantined": len(bad), "cells": len(cube),
+            "establishments": len(result.ranking)}
+
+
+MEASURES = {"scan": measure_scan, "vigia": measure_vigia, "pandas": measure_pandas}
+
+
+def child_main(args) -> int:
+    out = Path(args.out)
+    if args.child in ("vigia", "pandas"):
+        shutil.copy(Path(args.landing).parent / "prior.duckdb", out / "warehouse.duckdb")
+    result = MEASURES[args.child](Path(args.landing), out, args)
+    result["ru_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(result, default=str))
+    return 0
+
+
+# ----------------------------------------------------------------------------- parent side
+
+
+def _tree_rss(proc) -> int:
+    import psutil
+
+    total = 0
+    try:
+        procs = [proc] + proc.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def run_child(kind: str, landing: Path, out: Path, args) -> dict:
+    import psutil
+
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    cmd = [sys.executable, __file__, "--child", kind, "--landing", str(landing), "--out", str(out),
+           "--threads", str(args.threads), "--memory-limit", args.memory_limit]
+    if args.until_cube and landing.parent.name == "national":
+        cmd.append("--until-cube")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "include"), os.environ.get("PYTHONPATH", "")]),
+           "VIGIA_DATA_DIR": str(out / "data")}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    ps = psutil.Process(proc.pid)
+    peak = [0]
+    done = threading.Event()
+
+    killed = []
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss(ps))
+            if peak[0] > args.kill_above_gb * 2**30 and not killed:  # a shared machine: never go far past the budget
+                killed.append(peak[0])
+                proc.kill()
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = proc.communicate()
+    done.set()
+    sampler.join()
+    if killed:
+        print(f"  {kind:7s} {landing.parent.name:9s} killed: RSS of the tree passed {args.kill_above_gb} GB", flush=True)
+        return {"seconds": None, "killed_at_mb": round(killed[0] / 2**20), "peak_rss_mb": round(peak[0] / 2**20, 1)}
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} on {landing} failed:\n{stderr[-4000:]}")
+    line = [ln for ln in stdout.splitlines() if ln.startswith("RESULT ")][-1]
+    result = json.loads(line[len("RESULT "):])
+    result["peak_rss_mb"] = round(peak[0] / 2**20, 1)
+    print(f"  {kind:7s} {landing.parent.name:9s} {result['seconds']:8.2f} s  peak {result['peak_rss_mb']:7.0f} MB"
+          + (f"  steps {result['steps']}" if "steps" in result else ""), flush=True)
+    return result
+
+
+def generate(folder: Path, sia_rows: int, prior: int, args) -> None:
+    folder = folder.resolve()
+    landing = folder / "landing"
+    if (folder / "generated.json").exists():
+        return
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    cmd = [sys.executable, "-m", "vigia.sample_data", "sus", "--landing", str(landing), "--municipalities",
+           str(args.municipalities), "--sia-rows", str(sia_rows), "--months", "1", "--end-month", f"{MONTH:%Y-%m}",
+           "--sia-part-rows", str(args.part_rows), "--prior-cubes", str(prior),
+           "--warehouse", f"duckdb:///{(folder / 'prior.duckdb').as_posix()}"]
+    started = time.perf_counter()
+    print(f"generating {folder} ...", flush=True)
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "include")})
+    (folder / "generated.json").write_text(json.dumps({"command": cmd, "stdout": done.stdout,
+                                                       "seconds": round(time.perf_counter() - started, 1)}))
+    print(done.stdout.strip(), flush=True)
+
+
+def compare(a: Path, b: Path) -> dict:
+    """Cubes and rankings of Vigia (a) and pandas (b) on the same landing."""
+    import pandas as pd
+
+    key = ["alvo", "sistema", "cnes", "municipio"]
+    ca = pd.read_parquet(a / "cube.parquet").sort_values(key).reset_index(drop=True)
+    cb = pd.read_parquet(b / "cube.parquet").sort_values(key).reset_index(drop=True)
+    cols = key + ["competencia", "uf", "alvo_versao", "quantidade", "valor", "n_aih"]
+    pd.testing.assert_frame_equal(ca[cols], cb[cols], check_exact=False, rtol=1e-9, check_dtype=False)
+    # every establishment's excess equal; ranks equal where there is excess (ties at 0 may swap)
+    ra = pd.read_parquet(a / "ranking.parquet").sort_values("cnes").reset_index(drop=True)
+    rb = pd.read_parquet(b / "ranking.parquet").sort_values("cnes").reset_index(drop=True)
+    pd.testing.assert_frame_equal(ra[["cnes", "excesso_valor"]], rb[["cnes", "excesso_valor"]],
+                                  check_exact=False, rtol=1e-6, atol=1e-6)
+    pos = ra["excesso_valor"] > 0
+    assert (ra.loc[pos, "rank"].to_numpy() == rb.loc[pos, "rank"].to_numpy()).all(), "ranks differ"
+    return {"cube_cells": len(ca), "ranked": len(ra), "with_excess": int(pos.sum()), "equal": True}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=ROOT / "data" / "bench" / "sus_national")
+    parser.add_argument("--sia-rows", type=int, default=50_000_000)
+    parser.add_argument("--pandas-sia-rows", type=int, default=5_000_000)
+    parser.add_argument("--municipalities", type=int, default=5570)
+    parser.add_argument("--part-rows", type=int, default=10_000_000)
+    parser.add_argument("--prior-cubes", type=int, default=36)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--memory-limit", default="4GB")
+    parser.add_argument("--until-cube", action="store_true",
+                        help="national: stop (b) after publish_cube (the pandas scoring of 12 months of national "
+                             "cubes needs ~12 GB; see docs/benchmarks.md)")
+    parser.add_argument("--kill-above-gb", type=float, default=7.5, help="kill a child whose RSS passes this")
+    parser.add_argument("--skip", default="", help="comma list of measurements to skip: national,pandas")
+    parser.add_argument("--child", choices=sorted(MEASURES))
+    parser.add_argument("--landing", type=Path)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    if args.child:
+        return child_main(args)
+
+    import psutil
+
+    skip = set(filter(None, args.skip.split(",")))
+    national, small = args.data / "national", args.data / "pandas"
+    if "national" not in skip:
+        generate(national, args.sia_rows, args.prior_cubes, args)
+    if "pandas" not in skip:
+        generate(small, args.pandas_sia_rows, 12, args)
+    print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
+          f"os.cpu_count()={os.cpu_count()}, {psutil.virtual_memory().total / 2**30:.0f} GB RAM, "
+          f"load average {os.getloadavg()[0]:.2f} at start; DuckDB threads={args.threads}, "
+          f"memory_limit={args.memory_limit}", flush=True)
+    results: dict = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
+                                 "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+                                 "load_start": os.getloadavg()}, "args": {k: str(v) for k, v in vars(args).items()}}
+    runs_dir = args.data / "runs"
+    if "national" not in skip:
+        results["national_scan"] = run_child("scan", national / "landing", runs_dir / "national_scan", args)
+        results["national_vigia"] = run_child("vigia", national / "landing", runs_dir / "national_vigia", args)
+    if "pandas" not in skip:
+        results["small_scan"] = run_child("scan", small / "landing", runs_dir / "small_scan", args)
+        results["small_vigia"] = run_child("vigia", small / "landing", runs_dir / "small_vigia", args)
+        results["small_pandas"] = run_child("pandas", small / "landing", runs_dir / "small_pandas", args)
+        results["equal"] = compare(runs_dir / "small_vigia", runs_dir / "small_pandas")
+    results["machine"]["load_end"] = os.getloadavg()
+
+    print("\n| data | measurement | seconds | ratio | peak RSS (tree) |\n|---|---|---:|---:|---:|")
+    if "national" not in skip:
+        s, v = results["national_scan"], results["national_vigia"]
+        size = f"{s['sia_rows']:,} SIA + {s['sih_rows']:,} SIH rows ({s['bytes'] / 2**20:,.0f} MB Parquet)"
+        print(f"| {size} | (a) plain DuckDB scan | {s['seconds']:.2f} | 1 | {s['peak_rss_mb']:,.0f} MB |")
+        ratio = v["seconds"] / s["seconds"]
+        what = "ingest .. publish_cube (--until-cube)" if args.until_cube else "whole month"
+        print(f"| same | (b) Vigia {what} | {v['seconds']:.2f} | {ratio:.1f}x scan "
+              f"({'met' if ratio <= 3 else 'missed'}: <= 3x) | {v['peak_rss_mb']:,.0f} MB "
+              f"({'met' if v['peak_rss_mb'] <= 6144 else 'missed'}: <= 6 GB) |")
+        results["national_ratio_to_scan"] = ratio
+    if "pandas" not in skip:
+        s, v, pd_ = results["small_scan"], results["small_vigia"], results["small_pandas"]
+        size = f"{s['sia_rows']:,} SIA + {s['sih_rows']:,} SIH rows"
+        print(f"| {size} | (a) plain DuckDB scan | {s['seconds']:.2f} | 1 | {s['peak_rss_mb']:,.0f} MB |")
+        print(f"| same | (b) Vigia whole month | {v['seconds']:.2f} | {v['seconds'] / s['seconds']:.1f}x scan | "
+              f"{v['peak_rss_mb']:,.0f} MB |")
+        same_work = sum(v["steps"][k] for k in ("ingest", "build_cube", "score"))
+        ratio = pd_["seconds"] / same_work
+        print(f"| same | (c) pandas ingest + cube + scores | {pd_['seconds']:.2f} | {ratio:.1f}x Vigia's ingest + "
+              f"cube + score ({same_work:.2f} s; {'met' if ratio >= 10 else 'missed'}: >= 10x); "
+              f"{pd_['seconds'] / v['seconds']:.1f}x Vigia's whole month | {pd_['peak_rss_mb']:,.0f} MB |")
+        print(f"\nresults equal (cube cells, ranking): {results['equal']}")
+        results["pandas_ratio"] = ratio
+    (args.data / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    print(f"\nload average at the end {os.getloadavg()[0]:.2f}; results in {args.data / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
