@@ -11,9 +11,12 @@ against a straightforward pandas implementation of the same features, side by si
        pandas formulation), the attributes by merges, the same normalisation and pseudonymisation.
    Both write their frame to Parquet; the parent checks they are equal on a random sample of
    ``--check-rows`` guias (every column).
-3. If the pandas child dies (memory) at full size, the run says so and measures both on
+3. Also measures ``vigia.regulation.quality.gate_source`` (the source DQ gate) on the same file, in
+   its own child (``--no-gate`` skips it).
+4. If the pandas child dies (memory) at full size, the run says so and measures both on
    ``--pandas-guias`` (same beneficiaries-to-guias-to-events ratios), plus Vigia alone at full size.
-4. Prints a Markdown table: machine, data sizes, seconds, peak RSS, ratio.
+5. Prints a Markdown table: machine, data sizes, seconds, peak RSS, ratio, and ``uptime`` (the
+   machine's load) at the start and the end.
 
     .venv/bin/python bench/regulation_features.py                       # full size (1M guias, 10M eventos)
     .venv/bin/python bench/regulation_features.py --beneficiaries 20000 --guias 40000 --eventos 400000
@@ -40,6 +43,13 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return f"load average {os.getloadavg()}"
+
+
 def _window():
     from vigia.sample_data import regulation as sample
 
@@ -57,6 +67,26 @@ def run_vigia(db: Path, out: Path) -> dict:
     seconds = time.perf_counter() - t0
     df.to_parquet(out, index=False)
     return {"seconds": seconds, "rows": len(df)}
+
+
+def run_gate(db: Path, out: Path) -> dict:
+    from datetime import datetime
+
+    from vigia.connections import ConnectionSpec
+    from vigia.regulation.quality import gate_source
+
+    from vigia.dq.gate import _context
+
+    start, end = _window()
+    t_gx = time.perf_counter()
+    _context()  # importing great-expectations and creating its context: once per process, not timed
+    gx_setup = time.perf_counter() - t_gx
+    t0 = time.perf_counter()
+    result = gate_source(ConnectionSpec.from_uri("regulation_source", f"duckdb:///{str(db).lstrip('/')}"), start,
+                         end, now=datetime.combine(end, datetime.min.time()), eventos_after_cutoff="warn")
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "gx_setup_seconds": gx_setup, "success": result.success, "kept": len(result.clean),
+            "quarantined": len(result.quarantined)}
 
 
 def pandas_features(tables: dict, start: date, end: date):
@@ -136,7 +166,7 @@ def run_pandas(db: Path, out: Path) -> dict:
 
 def child(kind: str, db: Path, out: Path) -> None:
     os.environ.setdefault("VIGIA_PSEUDONYM_KEY", "benchmark-key-not-a-secret-000")
-    result = (run_vigia if kind == "vigia" else run_pandas)(db, out)
+    result = {"vigia": run_vigia, "pandas": run_pandas, "gate": run_gate}[kind](db, out)
     result["peak_mb"] = _peak_mb()
     print("RESULT " + json.dumps(result))
 
@@ -190,7 +220,8 @@ def main() -> int:
                    help="size for the pandas comparison if it cannot hold the full size (default: full size)")
     p.add_argument("--check-rows", type=int, default=20_000)
     p.add_argument("--workdir", type=Path, default=Path("/tmp/vigia_bench_regulation"))
-    p.add_argument("--child", choices=["vigia", "pandas"])
+    p.add_argument("--no-gate", action="store_true", help="do not measure gate_source")
+    p.add_argument("--child", choices=["vigia", "pandas", "gate"])
     p.add_argument("--db", type=Path)
     p.add_argument("--out", type=Path)
     args = p.parse_args()
@@ -206,7 +237,8 @@ def main() -> int:
         sizes.append((int(args.beneficiaries * f), args.pandas_guias, int(args.eventos * f)))
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, python {platform.python_version()}; "
           f"load average at start {os.getloadavg()[0]:.1f}")
-    rows = []
+    print(f"uptime at start: {_uptime()}", flush=True)
+    rows, gates = [], []
     for i, (b, g, e) in enumerate(sizes):
         db, counts = generate(args.workdir, b, g, e)
         label = f"{counts['guias']:,} guias, {counts['eventos']:,} eventos, {counts['beneficiarios']:,} beneficiários"
@@ -219,6 +251,10 @@ def main() -> int:
         check = same_on_sample(vig["out"], pan["out"], args.check_rows) \
             if not vig.get("failed") and "out" in pan else "-"
         rows.append((label, vig, pan, check, os.getloadavg()[0]))
+        if i == 0 and not args.no_gate:
+            gate = measure("gate", db, args.workdir)
+            print(f"  gate_source: {gate}", flush=True)
+            gates.append((label, gate))
     print("\n| data | implementation | seconds | peak RSS | time ratio | memory ratio | same results |")
     print("|---|---|---:|---:|---:|---:|---|")
     for label, vig, pan, check, _ in rows:
@@ -232,7 +268,14 @@ def main() -> int:
         print(f"| {label} | pandas (load {pan['load_seconds']:.1f} s + compute) | {pan['seconds']:.1f} | "
               f"{pan['peak_mb']:,.0f} MB | {pan['seconds'] / vig['seconds']:.1f}x | "
               f"{pan['peak_mb'] / vig['peak_mb']:.1f}x | |")
-    print(f"\nload average at end {os.getloadavg()[0]:.1f}")
+    for label, gate in gates:
+        if gate.get("failed"):
+            print(f"\ngate_source on {label}: failed ({gate['error'][:120]})")
+        else:
+            print(f"\ngate_source on {label}: {gate['seconds']:.1f} s, peak RSS {gate['peak_mb']:,.0f} MB, "
+                  f"success={gate['success']}, {gate['kept']:,} guias kept, {gate['quarantined']:,} quarantined "
+                  f"(plus {gate['gx_setup_seconds']:.1f} s importing great-expectations, not timed)")
+    print(f"\nload average at end {os.getloadavg()[0]:.1f}; uptime at end: {_uptime()}")
     return 0
 
 

@@ -183,3 +183,49 @@ def test_a_code_missing_from_the_catalogue(kind, tmp_path, request):
     assert (row["mesmo_procedimento_mes"], row["dias_desde_mesmo_procedimento"]) == (1, 9)
     assert (row["mesma_complexidade_mes"], row["mesma_complexidade_ano"]) == (0, 0)
     assert (row["exames_mes"], row["guias_mes"]) == (3, 4)  # e2, e3 and the new event; g4, g1, g3, g2
+
+
+def test_history_matches_a_brute_force_count_over_all_pairs(generated):
+    """Every history column against the definition, counted over all (guia, event/guia) pairs."""
+    from vigia.connections import ConnectionSpec
+
+    spec = ConnectionSpec.from_uri("regulation_source", duckdb_uri(generated))
+    start = END - timedelta(days=sample.REQUEST_DAYS)
+    df = build_features(spec, start, END).set_index("id_guia")
+    with duckdb.connect(str(generated), read_only=True) as con:
+        g = con.execute("SELECT id_guia, id_beneficiario, data_solicitacao, codigo_procedimento FROM guias").df()
+        ev = con.execute("SELECT e.id_beneficiario, e.codigo_procedimento AS proc_e, e.data_realizacao, "
+                         "p.nivel_complexidade AS nivel_e FROM eventos e "
+                         "LEFT JOIN procedimentos p USING (codigo_procedimento)").df()
+        nivel = con.execute("SELECT codigo_procedimento, nivel_complexidade FROM procedimentos").df()
+    alvo = g[g["id_guia"].isin(df.index)].merge(nivel, on="codigo_procedimento", how="left")
+    alvo["dia"] = alvo["data_solicitacao"].dt.normalize()
+    pairs = alvo.merge(ev, on="id_beneficiario")
+    gap = (pairs["dia"] - pd.to_datetime(pairs["data_realizacao"])).dt.days
+    same_p = pairs["codigo_procedimento"] == pairs["proc_e"]
+    same_n = pairs["nivel_complexidade"] == pairs["nivel_e"]
+    gpairs = alvo.merge(g.rename(columns={"id_guia": "outra", "data_solicitacao": "ts_o"})[
+        ["id_beneficiario", "outra", "ts_o"]], on="id_beneficiario")
+    ggap = (gpairs["dia"] - gpairs["ts_o"].dt.normalize()).dt.days
+    earlier = gpairs["ts_o"] < gpairs["data_solicitacao"]
+    for name, n in {"mes": 30, "semestre": 182, "ano": 365}.items():
+        w = (gap >= 1) & (gap <= n)
+        for col, mask in (("exames", w), ("mesmo_procedimento", w & same_p), ("mesma_complexidade", w & same_n)):
+            expected = pairs.loc[mask].groupby("id_guia").size().reindex(df.index, fill_value=0)
+            assert (df[f"{col}_{name}"] == expected).all(), f"{col}_{name}"
+        expected = gpairs.loc[earlier & (ggap <= n)].groupby("id_guia").size().reindex(df.index, fill_value=0)
+        assert (df[f"guias_{name}"] == expected).all(), f"guias_{name}"
+    last = pairs.loc[(gap >= 1) & same_p].assign(gap=gap).groupby("id_guia")["gap"].min().reindex(df.index)
+    assert np.array_equal(df["dias_desde_mesmo_procedimento"].to_numpy(), last.to_numpy(dtype="float64"),
+                          equal_nan=True)
+    assert df["exames_ano"].sum() > 10_000 and df["guias_mes"].sum() > 100  # the counts are not all 0
+
+
+def test_fast_pseudonymisation_equals_vigia_pseudonym():
+    from vigia.regulation.features import pseudonymise_ids
+
+    ids = pd.Series(["B1", "B2", None, "B1", "ç-3"], name="id_beneficiario", index=[5, 6, 7, 8, 9])
+    expected = pseudonym.pseudonymise(ids.astype("string"), "beneficiario")
+    got = pseudonymise_ids(ids)
+    pd.testing.assert_series_equal(got, expected)
+    assert got.iloc[0] == got.iloc[3] != got.iloc[1] and pd.isna(got.iloc[2])

@@ -243,3 +243,115 @@ def test_the_source_gate_runs_on_postgres_with_the_same_findings(tmp_path, pg_ur
                                      date(2026, 3, 11), now=NOW)
         counts[kind] = [(f.column, f.examples) for f in result.reports[1].failures]
     assert counts["duckdb"] == counts["postgres"] == [("eventos_apos_corte", [1])]
+
+
+# --- the SQL-evaluated row-level rules give what great-expectations gave on the full rows ---------
+def _row_level(spec, start, now, tolerance=quality.DEFAULT_TOLERANCE):
+    """The former implementation: GX on the whole guias / beneficiarios extracts."""
+    from vigia.dq import validate
+    from vigia.regulation.features import naive_timestamps, pseudonymise_ids
+    from vigia.sources import read_query
+
+    guias = read_query(spec, "regulation/quality_guias.sql", {"inicio": start})
+    guias.columns = [c.lower() for c in guias.columns]
+    bens = read_query(spec, "regulation/quality_beneficiarios.sql", {})
+    bens.columns = [c.lower() for c in bens.columns]
+    bens = bens.sort_values("id_beneficiario", ignore_index=True)  # the SQL sample lists by id
+    for frame, cols in ((guias, ["data_solicitacao", "data_decisao"]), (bens, ["data_nascimento", "data_adesao"])):
+        for c in cols:
+            frame[c] = naive_timestamps(frame[c])
+    for col in ("id_beneficiario", "id_beneficiario_fora_do_cadastro"):
+        guias[col] = pseudonymise_ids(guias[col]).where(guias[col].notna(), None)
+    bens["id_beneficiario"] = pseudonymise_ids(bens["id_beneficiario"])
+    return (guias, validate(guias, quality.guias_suite(now, now, tolerance)),
+            validate(bens, quality.beneficiarios_suite(now.date(), tolerance)))
+
+
+def _findings(report):
+    def key(f):
+        return (f.column, f.expectation, f.detail, f.unexpected_count,
+                None if f.unexpected_percent is None else round(f.unexpected_percent, 9), [str(v) for v in f.examples])
+    return (report.success, report.rows, report.evaluated,
+            sorted(key(f) for f in report.failures), sorted(key(f) + (sorted(f.row_index),) for f in report.flagged))
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "postgres"])
+def test_sql_rules_match_great_expectations_on_the_rows_when_they_fail(kind, tmp_path, request):
+    tables = hand_tables()
+    g, b = tables["guias"], tables["beneficiarios"]
+    g.loc[0, "codigo_procedimento"] = "12345678"
+    g.loc[1, "id_beneficiario"] = "Z"                                  # not in the cadastro
+    g.loc[2, "id_guia"] = 4                                            # id 4 twice
+    g.loc[3, "decisao"] = "talvez"
+    g.loc[4, "tipo_guia"] = "domiciliar"
+    g.loc[5, "data_decisao"] = pd.Timestamp("2025-03-01 08:00")        # decided before requested
+    g.loc[8, ["data_solicitacao", "data_decisao"]] = [pd.Timestamp("2027-02-01 10:00"), pd.Timestamp("2027-02-02")]
+    b = pd.concat([b, b.iloc[[0]].assign(sexo="X", tipo_beneficiario="socio", data_nascimento=date(2030, 1, 1),
+                                         data_adesao=date(2029, 1, 1))], ignore_index=True)  # X twice
+    uri = duckdb_uri(tmp_path / "bad.duckdb") if kind == "duckdb" else request.getfixturevalue("pg_uri")
+    spec = write_tables(uri, {**tables, "guias": g, "beneficiarios": b})
+    result = quality.gate_source(spec, date(2025, 1, 1), date(2026, 3, 12), now=NOW, eventos_after_cutoff="warn")
+    _, guias_rows, bens_rows = _row_level(spec, date(2025, 1, 1), NOW)
+    g_report, _, b_report, _ = result.reports
+    assert _findings(g_report) == _findings(guias_rows)
+    assert _findings(b_report) == _findings(bens_rows)
+    assert len(g_report.failures) == 8 and len(b_report.failures) == 6  # every rule broken
+    assert {f.sentence() for f in g_report.failures} == {f.sentence() for f in guias_rows.failures}
+    dup = next(f for f in g_report.failures if f.column == "id_guia")
+    assert (dup.unexpected_count, dup.examples) == (2, [4, 4])
+
+
+def test_sql_rules_quarantine_the_same_rows_as_great_expectations(generated, tmp_path):
+    _, tables = generated
+    g = tables["guias"].copy()
+    recent = g.index[g["data_solicitacao"] >= pd.Timestamp(START)]
+    g.loc[recent[3], "tipo_guia"] = "domiciliar"
+    g.loc[recent[10], "decisao"] = "talvez"
+    g.loc[recent[11], "id_beneficiario"] = "NINGUEM"
+    g.loc[recent[12], "id_guia"] = g.loc[recent[20], "id_guia"]
+    g.loc[recent[30], "data_decisao"] = g.loc[recent[30], "data_solicitacao"] - pd.Timedelta(hours=1)
+    spec = _with(tmp_path, tables, guias=g)
+    result = quality.gate_source(spec, START, END, now=NOW)
+    extract, guias_rows, _ = _row_level(spec, START, NOW)
+    assert result.success and guias_rows.success
+    assert _findings(result.reports[0]) == _findings(guias_rows)
+    clean, bad = quarantine_split(extract, guias_rows)
+    pd.testing.assert_frame_equal(result.quarantined, bad)
+    pd.testing.assert_frame_equal(result.clean, clean)
+    assert len(result.quarantined) == 6  # both copies of the repeated id
+
+
+def quarantine_split(frame, report):
+    from vigia.dq import quarantine
+
+    return quarantine.split(frame, report)
+
+
+def test_sql_rule_value_sets_mirror_the_python_constants():
+    from vigia.paths import SQL_DIR
+
+    for name in ("quality_guias_regras", "quality_guias_violacoes"):
+        text = (SQL_DIR / "regulation" / f"{name}.sql").read_text()
+        assert "('autorizado', 'negado')" in text and "('consulta', 'sadt', 'internacao', 'odontologia')" in text
+    assert quality.DECISOES == ("autorizado", "negado")
+    assert quality.TIPOS_GUIA == ("consulta", "sadt", "internacao", "odontologia")
+    for name in ("quality_beneficiarios_regras", "quality_beneficiarios_violacoes"):
+        text = (SQL_DIR / "regulation" / f"{name}.sql").read_text()
+        assert "('titular', 'dependente', 'agregado')" in text and "('M', 'F')" in text
+    assert quality.TIPOS_BENEFICIARIO == ("titular", "dependente", "agregado")
+
+
+def test_a_failed_source_gate_is_recorded_with_its_sql_findings(tmp_path, warehouse):
+    tables = hand_tables()
+    tables["guias"].loc[5, "data_decisao"] = pd.Timestamp("2025-03-01 08:00")  # decided before requested
+    result = quality.gate_source(_with(tmp_path, tables), date(2025, 1, 1), date(2026, 3, 12), now=NOW,
+                                 eventos_after_cutoff="warn")
+    assert not result.success and result.quarantined.empty  # a failed suite quarantines nothing
+    result.record(warehouse, RunInfo("regulation_model_retraining", "run_1", "dq_gates", "2026-03-12"))
+    rows = warehouse.query("SELECT suite, success, rows_validated, expectations_failed FROM dq_results "
+                           "WHERE suite = 'regulation_source_guias'")
+    assert rows.values.tolist() == [["regulation_source_guias", False, 9, 1]]
+    failure = result.reports[0].failures[0]
+    assert (failure.column, failure.unexpected_count, round(failure.unexpected_percent, 2)) == \
+        ("data_decisao/data_solicitacao", 1, 12.5)  # 8 rows have both dates (guia 7 is pending)
+    assert failure.examples == [(np.datetime64("2025-03-01T08:00:00.000000"), np.datetime64("2025-03-09T23:00:00.000000"))]

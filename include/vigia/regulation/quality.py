@@ -29,6 +29,12 @@ of the rows, more fails the gate):
   adesão not before birth. ``procedimentos``: unique codes, sexo_permitido 'M'/'F'/NULL,
   idade_minima <= idade_maxima, carência >= 0, periodicidade >= 1, valores >= 0, nível >= 1.
 
+The row-level rules of ``guias`` and ``beneficiarios`` (the large tables) are evaluated in SQL:
+counts per rule plus a bounded sample of offending rows, with great-expectations judging the
+per-rule summary (:mod:`vigia.regulation.quality_rules`); :func:`guias_suite` and
+:func:`beneficiarios_suite` still define those rules and name them in the messages, which are the
+same as when GX validated every row. ``procedimentos`` (small) is validated row by row.
+
 **gate_training** (suites ``regulation_training`` row-level and ``regulation_training_balance``):
 
 * labels present: ``decisao`` in ('autorizado', 'negado') and ``autorizado`` in (0, 1);
@@ -317,6 +323,7 @@ def gate_source(spec, start: date, cutoff: date | datetime, *, now: datetime | N
     are the guias extract's rows (beneficiary ids pseudonymised); ``result.quarantined_ids`` are the
     guias to leave out of the batch.
     """
+    from vigia.regulation import quality_rules as rules
     from vigia.regulation import source as contract
     from vigia.regulation.features import pseudonymise_ids
     from vigia.sources import read_query
@@ -335,7 +342,8 @@ def gate_source(spec, start: date, cutoff: date | datetime, *, now: datetime | N
     guias = _dates(read("quality_guias", {"inicio": start}), ["data_solicitacao", "data_decisao"])
     for col in ("id_beneficiario", "id_beneficiario_fora_do_cadastro"):
         guias[col] = pseudonymise_ids(guias[col]).where(guias[col].notna(), None)
-    g_report = validate(guias, guias_suite(cutoff_ts, now_ts, tolerance))
+    g_report = rules.evaluate(read, "guias", guias_suite(cutoff_ts, now_ts, tolerance), rules.GUIAS_RULES,
+                              {"inicio": start, "agora": now_ts}, tolerance, pseudonymise_ids)
     g_report.notes.append(f"table guias of {where}, requested since {start}")
     clean, bad = quarantine.split(guias, g_report) if g_report.success else \
         (guias, guias.iloc[0:0].assign(**{quarantine.REASON_COLUMN: pd.Series(dtype="object")}))
@@ -349,9 +357,8 @@ def gate_source(spec, start: date, cutoff: date | datetime, *, now: datetime | N
         sample = [f"{r.codigo_procedimento}@{pd.Timestamp(r.data_realizacao).date()}" for r in rows.itertuples()]
         e_report.notes.append(f"{regra}: {counts.get(regra, 0)} evento(s), e.g. {sample}")
 
-    bens = _dates(read("quality_beneficiarios"), ["data_nascimento", "data_adesao"])
-    bens["id_beneficiario"] = pseudonymise_ids(bens["id_beneficiario"])
-    b_report = validate(bens, beneficiarios_suite(now_ts.date(), tolerance))
+    b_report = rules.evaluate(read, "beneficiarios", beneficiarios_suite(now_ts.date(), tolerance),
+                              rules.BENEFICIARIOS_RULES, {"hoje": _ts(now_ts.date())}, tolerance, pseudonymise_ids)
     b_report.notes.append(f"table beneficiarios of {where}")
     procs = read("quality_procedimentos")
     p_report = validate(procs, procedimentos_suite())
