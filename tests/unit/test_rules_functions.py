@@ -115,6 +115,24 @@ def test_keywords_in_the_attachment_ignore_accents_and_case(source):
     ]
 
 
+def test_a_missing_attachment_contains_no_keyword(source):
+    # guias 1, 3, 4, 6 have no attachment: `contém` is false there (not unknown), so `não ... contém` fires;
+    # guia 2 says "URGÊNCIA" (does not fire), guia 5 is about oncology (fires)
+    node = parse('não anexo contém "urgência"')
+    rule = Rule("SEM-URG", "", "", "negar", "m", 1, date(2020, 1, 1), None, "", "t", "t", node)
+    result = engine.evaluate(source, [rule], *DAY, pendentes=False)
+    got = result.fired.assign(id_guia=result.fired["id_guia"].astype(int)).sort_values("id_guia")
+    nulo = 'texto_anexo contém "urgência": não (texto_anexo = nulo)'
+    expected = [[1, nulo], [3, nulo], [4, nulo], [5, 'texto_anexo contém "urgência": não'], [6, nulo]]
+    assert got[["id_guia", "porque"]].values.tolist() == expected
+    _, fired = interpreter.evaluate(source, [rule], *DAY, pendentes=False)
+    fired = fired.assign(id_guia=fired["id_guia"].astype(int)).sort_values("id_guia")
+    assert fired[["id_guia", "porque"]].values.tolist() == expected
+    # and the positive form never fires without an attachment
+    pos = Rule("URG", "", "", "negar", "m", 1, date(2020, 1, 1), None, "", "t", "t", parse('anexo contém "urgência"'))
+    assert engine.evaluate(source, [pos], *DAY, pendentes=False).fired["id_guia"].astype(int).tolist() == [2]
+
+
 def test_pending_window_and_point_in_time_on_the_next_day(source):
     # guia 7 (pending, 2026-10-11): the 10-10 colesterol event, unseen by guia 1 on 10-10 (3), now counts
     rules = rules_for(["quantidade(mesmo procedimento, toda a vida)"])

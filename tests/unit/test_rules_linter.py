@@ -49,6 +49,7 @@ def test_conditions_that_can_never_be_true(tmp_path):
                  rule_yaml("N-4", 'procedimento = "99999999" e idade > 3'),
                  rule_yaml("N-5", "quantidade(mesmo procedimento, últimos 30 dias) >= 2 e "
                                   "quantidade(mesmo procedimento, últimos 30 dias) < 2"),
+                 rule_yaml("N-6", 'anexo contém "urgência" e idade > 3 e não anexo contém "urgência"'),
                  rule_yaml("OK-1", "idade >= 10 e idade <= 10"),
                  codes={"40301630"})
     assert [f.text() for f in report.findings] == [
@@ -62,6 +63,8 @@ def test_conditions_that_can_never_be_true(tmp_path):
         "ERRO: exames.yaml, regra N-5: condição nunca verdadeira: quantidade(mesmo procedimento, últimos 30 dias) >= 2 "
         "e quantidade(mesmo procedimento, últimos 30 dias) < 2 não deixa nenhum valor possível para "
         "quantidade(mesmo procedimento, últimos 30 dias)",
+        'ERRO: exames.yaml, regra N-6: condição nunca verdadeira: exige \'texto_anexo contém "urgência"\' e a sua '
+        "negação",
     ]
 
 

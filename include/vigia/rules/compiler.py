@@ -3,22 +3,25 @@
 Shape of the query::
 
     WITH req AS MATERIALIZED (<include/sql/rules/requests.sql>),
-         ev  AS MATERIALIZED (<include/sql/rules/events.sql>),
-         h_mesmo AS (SELECT r.id_guia, COUNT(*) FILTER (WHERE <period>) AS f0, ...
-                     FROM req r JOIN ev e ON e.id_beneficiario = r.id_beneficiario
-                                         AND e.codigo_procedimento = r.procedimento
-                                         AND e.data_realizacao < r.data_solicitacao
-                     GROUP BY r.id_guia),
-         h_codigo ..., h_grupo ..., h_complexidade ..., h_qualquer ...,
-         x AS (SELECT r.*, COALESCE(h_mesmo.f0, 0) AS f0, ... FROM req r LEFT JOIN h_mesmo ...)
+         ev  AS (<include/sql/rules/events.sql>),
+         h   AS (SELECT j.id_guia, COUNT(*) FILTER (WHERE j.mesmo AND j.dias <= :p0) AS f0, ...
+                 FROM (SELECT r.id_guia, r.data_solicitacao - e.data_realizacao AS dias, ...,
+                              e.codigo_procedimento = r.procedimento AS mesmo, ...
+                       FROM req r JOIN ev e ON e.id_beneficiario = r.id_beneficiario
+                                           AND e.data_realizacao < r.data_solicitacao) j
+                 GROUP BY j.id_guia),
+         x AS (SELECT r.*, COALESCE(h.f0, 0) AS f0, ... FROM req r LEFT JOIN h ON h.id_guia = r.id_guia)
     SELECT id_guia, <attributes explanations need>, f0, ..., COALESCE(<vigência> AND (<cond>), FALSE) AS r0, ...
     FROM x
 
 * Each distinct history function (kind, alvo, period) is one column ``fN``,
-  computed once for every request, however many rules use it. Functions are
-  grouped by the events they join (same procedure, given codes, given groups,
-  same complexity level, any procedure), one join and GROUP BY per group, each
-  function a filtered aggregate of it.
+  computed once for every request, however many rules use it: one filtered
+  aggregate of the single join of the requests with their beneficiary's earlier
+  events (``eventos`` is read once). The alvo (same procedure ``j.mesmo``, a code,
+  a group, the same complexity ``j.mesma_complexidade``, any) and the period are
+  the FILTER; relative bounds compare ``j.dias`` (days from the event to the
+  request: ``data_realizacao >= data_solicitacao - N`` is ``dias <= N``), and
+  ``ultima_realizacao`` is ``MIN(dias)``.
 * Point in time: the join keeps events with ``data_realizacao <`` the request's date.
 * Every literal travels as a bind variable (``:pN``); nothing from a rule file is
   formatted into the SQL text.
@@ -34,13 +37,6 @@ from vigia.rules import ast, explain
 from vigia.rules.catalog import ACCENTED, PLAIN, fold
 from vigia.rules.ruleset import FOREVER, Rule
 
-_CLASS_JOIN = {
-    "mesmo": "AND e.codigo_procedimento = r.procedimento",
-    "complexidade": "AND e.nivel_complexidade = r.nivel_complexidade",
-    "codigo": "AND e.codigo_procedimento IN ({values})",
-    "grupo": "AND e.grupo IN ({values})",
-    "qualquer": "",
-}
 FOLD_PREFIX = "folded_"   # x.folded_<attr>: LOWER(TRANSLATE(attr, ACCENTED, PLAIN)), once per request
 KEY_COLUMNS = ["id_guia", "id_beneficiario", "momento_solicitacao", "data_solicitacao", "procedimento",
                "valor", "decisao"]
@@ -65,62 +61,70 @@ class _Binds:
         return f":{name}"
 
 
-def _bound_sql(b: tuple, binds: _Binds) -> str:
-    if b[0] == "data":
-        return f"CAST({binds.add(b[1])} AS DATE)"
-    if b[0] == "adesao":
-        return "r.data_adesao"
-    return f"r.data_solicitacao - CAST({binds.add(b[1])} AS INTEGER)"
-
-
 def _period_sql(func: ast.Func, binds: _Binds) -> list[str]:
+    """The period as conditions on a joined row ``j`` (``j.dias`` = days from the event to the request)."""
     conds = []
-    if func.periodo is not None:
-        if func.periodo.lo is not None:
-            conds.append(f"e.data_realizacao >= {_bound_sql(func.periodo.lo, binds)}")
-        if func.periodo.hi is not None:
-            conds.append(f"e.data_realizacao <= {_bound_sql(func.periodo.hi, binds)}")
+    if func.periodo is None:
+        return conds
+    for bound, op, flip in ((func.periodo.lo, ">=", "<="), (func.periodo.hi, "<=", ">=")):
+        if bound is None:
+            continue
+        if bound[0] == "data":
+            conds.append(f"j.data_realizacao {op} CAST({binds.add(bound[1])} AS DATE)")
+        elif bound[0] == "adesao":
+            conds.append(f"j.data_realizacao {op} j.data_adesao")
+        else:   # data_realizacao >= data_solicitacao - N  <=>  dias <= N
+            conds.append(f"j.dias {flip} CAST({binds.add(bound[1])} AS INTEGER)")
     return conds
 
 
+_CLASS_FILTER = {
+    "mesmo": "j.mesmo",
+    "complexidade": "j.mesma_complexidade",
+    "codigo": "j.codigo_procedimento = {value}",
+    "grupo": "j.grupo = {value}",
+    "qualquer": "",
+}
+
+
 def _history(funcs: list[ast.Func], binds: _Binds) -> tuple[list[str], dict, dict]:
-    """(CTE texts, operand key -> column, column -> outer select expression)."""
+    """(CTE texts, operand key -> column, column -> outer select expression).
+
+    One join of the requests with their beneficiary's earlier events and one GROUP BY: every
+    function is a filtered aggregate of it, its target (same procedure, a code, a group, the same
+    complexity level, any) and its period being the FILTER. The events table is read once.
+    """
     cols: dict = {}
     outer: dict = {}
-    ctes = []
-    by_class: dict = {}
+    aggs = []
     for f in funcs:
-        by_class.setdefault(f.alvo.kind, []).append(f)
-    for kind, group in by_class.items():
-        aggs = []
-        join = _CLASS_JOIN[kind]
-        if kind in ("codigo", "grupo"):
-            values = sorted({f.alvo.value for f in group})
-            join = join.format(values=", ".join(binds.add(v) for v in values))
-        cte = f"h_{kind}"
-        for f in group:
-            col = f"f{len(cols)}"
-            cols[explain.operand_key(f)] = col
-            conds = _period_sql(f, binds)
-            if kind == "codigo":
-                conds.insert(0, f"e.codigo_procedimento = {binds.add(f.alvo.value)}")
-            elif kind == "grupo":
-                conds.insert(0, f"e.grupo = {binds.add(f.alvo.value)}")
-            filt = f" FILTER (WHERE {' AND '.join(conds)})" if conds else ""
-            if f.kind == "quantidade":
-                aggs.append(f"COUNT(*){filt} AS {col}")
-                outer[col] = f"COALESCE({cte}.{col}, 0)"
-            elif f.kind == "valor_total":
-                aggs.append(f"SUM(e.valor){filt} AS {col}")
-                outer[col] = f"CAST(CAST(COALESCE({cte}.{col}, 0) AS NUMERIC(18, 2)) AS DOUBLE PRECISION)"
-            else:
-                aggs.append(f"MAX(e.data_realizacao){filt} AS {col}")
-                outer[col] = f"CAST(r.data_solicitacao - {cte}.{col} AS INTEGER)"
-        ctes.append(
-            f"{cte} AS (\n  SELECT r.id_guia, {', '.join(aggs)}\n  FROM req r JOIN ev e\n"
-            f"    ON e.id_beneficiario = r.id_beneficiario {join}\n"
-            f"   AND e.data_realizacao < r.data_solicitacao\n  GROUP BY r.id_guia)")
-    return ctes, cols, outer
+        col = f"f{len(cols)}"
+        cols[explain.operand_key(f)] = col
+        target = _CLASS_FILTER[f.alvo.kind]
+        if f.alvo.kind in ("codigo", "grupo"):
+            target = target.format(value=binds.add(f.alvo.value))
+        conds = ([target] if target else []) + _period_sql(f, binds)
+        filt = f" FILTER (WHERE {' AND '.join(conds)})" if conds else ""
+        if f.kind == "quantidade":
+            aggs.append(f"COUNT(*){filt} AS {col}")
+            outer[col] = f"COALESCE(h.{col}, 0)"
+        elif f.kind == "valor_total":
+            aggs.append(f"SUM(j.valor){filt} AS {col}")
+            outer[col] = f"CAST(CAST(COALESCE(h.{col}, 0) AS NUMERIC(18, 2)) AS DOUBLE PRECISION)"
+        else:
+            aggs.append(f"MIN(j.dias){filt} AS {col}")      # days since the last such event
+            outer[col] = f"CAST(h.{col} AS INTEGER)"
+    if not aggs:
+        return [], cols, outer
+    cte = (f"h AS (\n  SELECT j.id_guia, {', '.join(aggs)}\n  FROM (\n"
+           "    SELECT r.id_guia, CAST(r.data_solicitacao - e.data_realizacao AS INTEGER) AS dias, e.data_realizacao,\n"
+           "           r.data_adesao, e.codigo_procedimento, e.grupo, e.valor,\n"
+           "           COALESCE(e.codigo_procedimento = r.procedimento, FALSE) AS mesmo,\n"
+           "           COALESCE(e.nivel_complexidade = r.nivel_complexidade, FALSE) AS mesma_complexidade\n"
+           "    FROM req r JOIN ev e\n      ON e.id_beneficiario = r.id_beneficiario\n"
+           "     AND e.data_realizacao < r.data_solicitacao) j\n"
+           "  GROUP BY j.id_guia)")
+    return [cte], cols, outer
 
 
 def _value_sql(node: ast.Node, binds: _Binds, fcols: dict) -> str:
@@ -150,7 +154,8 @@ def condition_sql(node: ast.Node, binds: _Binds, fcols: dict) -> str:
     if isinstance(node, ast.InGroup):
         return f"(x.grupo = {binds.add(node.grupo)})"
     if isinstance(node, ast.Contains):
-        return f"(POSITION({binds.add(fold(node.text))} IN x.{FOLD_PREFIX}{node.left.name}) > 0)"
+        # a missing text contains no keyword: FALSE, never unknown (so `não anexo contém` fires on it)
+        return f"COALESCE(POSITION({binds.add(fold(node.text))} IN x.{FOLD_PREFIX}{node.left.name}) > 0, FALSE)"
     if isinstance(node, ast.BoolAttr):
         return f"({v(node.operand)} = TRUE)"
     raise TypeError(node)
@@ -163,8 +168,7 @@ def compile_rules(rules: list[Rule], requests_sql: str | None = None) -> Compile
     ctes, fcols, outer = _history(funcs, binds)
     req = requests_sql if requests_sql is not None else sqlfiles.load("rules/requests.sql")
     ev = sqlfiles.load("rules/events.sql")
-    joins = "".join(f"\n  LEFT JOIN h_{k} ON h_{k}.id_guia = r.id_guia"
-                    for k in dict.fromkeys(f.alvo.kind for f in funcs))
+    joins = "\n  LEFT JOIN h ON h.id_guia = r.id_guia" if funcs else ""
     fsel = "".join(f", {expr} AS {col}" for col, expr in outer.items())
     folded = sorted({leaf.left.name for r in rules for leaf in ast.leaves(r.node) if isinstance(leaf, ast.Contains)})
     fsel += "".join(f", LOWER(TRANSLATE(r.{a}, '{ACCENTED}', '{PLAIN}')) AS {FOLD_PREFIX}{a}" for a in folded)
@@ -179,7 +183,7 @@ def compile_rules(rules: list[Rule], requests_sql: str | None = None) -> Compile
                f"x.data_solicitacao <= CAST({binds.add(r.fim or FOREVER)} AS DATE)")
         rule_sql.append(f"COALESCE({vig} AND {condition_sql(r.node, binds, fcols)}, FALSE) AS {col}")
     select = [f"x.{c}" for c in KEY_COLUMNS + attrs] + [f"x.{c}" for c in fcols.values()] + rule_sql
-    with_parts = [f"req AS MATERIALIZED (\n{_strip(req)}\n)", f"ev AS MATERIALIZED (\n{_strip(ev)}\n)", *ctes, x]
+    with_parts = [f"req AS MATERIALIZED (\n{_strip(req)}\n)", f"ev AS (\n{_strip(ev)}\n)", *ctes, x]
     text = "WITH " + ",\n".join(with_parts) + "\nSELECT " + ",\n       ".join(select) + "\nFROM x"
     value_columns = {k: (fcols.get(k) or k) for k in needed}
     return Compiled(text, binds.params, fcols, rule_cols, value_columns)

@@ -42,13 +42,34 @@ def _db(spec: ConnectionSpec):
                       "(DuckDB or PostgreSQL)")
 
 
-def query(spec: ConnectionSpec, text: str, params: dict, name: str) -> pd.DataFrame:
-    """Run ``text`` (named ``name`` in errors) on the source; lower-case column names."""
+def _duckdb_frame(con, text: str, binds: dict) -> pd.DataFrame:
+    """DuckDB result through Arrow (faster than ``.df()`` on wide results: ~270 columns x 1M rows in
+    the rules engine). Dates become datetime64 like ``.df()``; integer columns with NULLs become
+    pandas nullable integers, as with ``.df()``."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    table = con.sql(sqlfiles.to_driver(text, "duckdb"), params=binds or None).to_arrow_table()
+    nullable = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+                pa.int64(): pd.Int64Dtype()}
+    frame = table.to_pandas(date_as_object=False, types_mapper=None)
+    for i, field in enumerate(table.schema):
+        if field.type in nullable and table.column(i).null_count:
+            frame[field.name] = pd.Series(pd.array(table.column(i).to_pandas(types_mapper=nullable.get)),
+                                          index=frame.index)
+    return frame
+
+
+def query(spec: ConnectionSpec, text: str, params: dict, name: str, arrow: bool = False) -> pd.DataFrame:
+    """Run ``text`` (named ``name`` in errors) on the source; lower-case column names. ``arrow``: on
+    DuckDB, fetch through Arrow (the rules engine's wide result)."""
     db = _db(spec)
     binds = sqlfiles.check_params(text, params, name)
     try:
         with db.connect(read_only=True) as con:
-            df = db._query_df(con, text, binds)
+            if arrow and spec.kind == "duckdb":
+                df = _duckdb_frame(con, text, binds)
+            else:
+                df = db._query_df(con, text, binds)
     except Exception as exc:
         if is_schema_error(exc):
             raise SourceSchemaError(f"source '{spec.conn_id}' ({spec.describe()}): query {name} does not match "

@@ -67,7 +67,7 @@ def leaf_text(leaf: ast.Node, values: dict) -> str:
     if isinstance(leaf, ast.Contains):
         value = values.get(operand_key(leaf.left))
         if value is None:
-            return f'{ast.render(leaf.left)} = nulo'
+            return f'{ast.render(leaf)}: não ({ast.render(leaf.left)} = nulo)'
         return f'{ast.render(leaf)}: {"sim" if fold(leaf.text) in fold(value) else "não"}'
     if isinstance(leaf, ast.BoolAttr):
         return side(leaf.operand)

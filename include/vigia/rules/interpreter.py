@@ -159,8 +159,8 @@ class _Eval:
             g = self.req.get("grupo")
             return None if g is None else g == node.grupo
         if isinstance(node, ast.Contains):
-            a = self.value(node.left)
-            return None if a is None else fold(node.text) in fold(a)
+            a = self.value(node.left)   # no text contains no keyword: never unknown
+            return a is not None and fold(node.text) in fold(a)
         if isinstance(node, ast.BoolAttr):
             a = self.value(node.operand)
             return None if a is None else bool(a)

@@ -9,7 +9,8 @@ Errors (exit code 1; the DAG refuses the ruleset):
 * a condition that can never be true: within the rule's top-level ``e``, the
   comparisons of one number or date with fixed values leave an empty range
   (``idade < 10 e idade > 20``), or one text is required to equal two different
-  values, or (when the catalogue is given) ``procedimento`` is compared with a code
+  values, or a comparison and its ``não`` are both required (``anexo contém "x" e
+  não anexo contém "x"``; ``contém`` on a missing text is false, never unknown), or (when the catalogue is given) ``procedimento`` is compared with a code
   that is not in it;
 * an exact duplicate: same condition (as parsed: spacing and synonyms do not count)
   and same outcome as another rule;
@@ -152,6 +153,9 @@ def never_true(rule: Rule, codes: set | None) -> str | None:
         if rng.empty():
             leaves = [ast.render(i) for i in items if (_bound_of(i) or ("",))[0] == key]
             return f"condição nunca verdadeira: {' e '.join(leaves)} não deixa nenhum valor possível para {key}"
+    for leaf in items:   # `c e não c`: false or unknown for any c (contém is never unknown: see docs)
+        if isinstance(leaf, ast.Not) and leaf.item in items:
+            return f"condição nunca verdadeira: exige '{ast.render(leaf.item)}' e a sua negação"
     equal: dict = {}
     for leaf in items:
         if isinstance(leaf, ast.Cmp) and leaf.op == "=" and isinstance(leaf.right, ast.Lit) \
