@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-EXPECTED_DAGS = {"glosa_clustering", "sus_anomaly_scoring"}
+EXPECTED_DAGS = {"glosa_clustering", "sus_anomaly_scoring", "regulation_model_retraining", "regulation_decisions"}
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_sus_dag_shape(dagbag):
     assert set(dag.params) == {"competencia", "landing", "max_bad_share", "build_missing_history", "top_fact_sheets"}
 
 
-@pytest.mark.parametrize("dag_file", ["glosa_clustering.py", "sus_anomaly_scoring.py"])
+@pytest.mark.parametrize("dag_file", sorted(f"{d}.py" for d in EXPECTED_DAGS))
 def test_dag_file_parses_in_under_a_second_without_heavy_imports(dag_file):
     out = subprocess.run([sys.executable, "-c", PARSE_PROBE, str(ROOT / "dags" / dag_file),
                           str(ROOT / "dags")],
