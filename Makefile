@@ -20,6 +20,8 @@ DEMO_SEGMENTS ?= 60
 DEMO_ROWS ?= 20000
 DEMO_SUS_MUNICIPALITIES ?= 150
 DEMO_SUS_ROWS ?= 40000
+DEMO_REG_BENEFICIARIES ?= 3000
+DEMO_REG_REQUESTS ?= 30000
 
 .PHONY: help venv sample-data demo test test-fast airflow bench clean
 
@@ -29,6 +31,8 @@ help:
 	@echo "make airflow      the Airflow UI (airflow standalone) on the same defaults, http://localhost:8080"
 	@echo "make bench        the glosa clustering benchmark (results in docs/benchmarks.md)"
 	@echo "make sample-data  regenerate the sample sources in data/sources/"
+	@echo "make topology-up  the production topology as local processes (Celery, PostgreSQL, Redis): docs/topology.md"
+	@echo "make topology-down  stop it"
 
 venv: $(STAMP)
 
@@ -46,12 +50,14 @@ $(AIRFLOW_HOME)/airflow.db: $(STAMP)
 sample-data: $(STAMP)
 	$(BIN)/python -m vigia.sample_data glosa --segments $(DEMO_SEGMENTS) --rows $(DEMO_ROWS)
 	$(BIN)/python -m vigia.sample_data sus --municipalities $(DEMO_SUS_MUNICIPALITIES) --sia-rows $(DEMO_SUS_ROWS)
+	$(BIN)/python -m vigia.sample_data regulation --beneficiaries $(DEMO_REG_BENEFICIARIES) --requests $(DEMO_REG_REQUESTS)
 
 # the SUS demo run builds its 12 months of history in the same run
 DEMO_CONF_sus_anomaly_scoring := {"build_missing_history": true}
+DEMO_DAGS := glosa_clustering sus_anomaly_scoring regulation_model_retraining regulation_decisions
 
 demo: $(STAMP) $(AIRFLOW_HOME)/airflow.db sample-data
-	@for dag in glosa_clustering sus_anomaly_scoring; do \
+	@for dag in $(DEMO_DAGS); do \
 	  conf=$$(case $$dag in sus_anomaly_scoring) echo '$(DEMO_CONF_sus_anomaly_scoring)';; *) echo '{}';; esac); \
 	  echo "== airflow dags test $$dag -c '$$conf'"; \
 	  airflow dags test $$dag -c "$$conf" > $(AIRFLOW_HOME)/demo-$$dag.log 2>&1 \
@@ -76,3 +82,13 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(AIRFLOW_HOME) $(VIGIA_DATA_DIR)
+
+# The production topology as local processes: api-server, scheduler, dag-processor, triggerer and
+# two Celery workers against this machine's PostgreSQL and Redis (.ci/topology.sh, docs/topology.md).
+.PHONY: topology-up topology-down
+topology-up: $(STAMP)
+	@test -f $(VIGIA_DATA_DIR)/sources/glosa.duckdb -a -d $(VIGIA_DATA_DIR)/sources/sus || $(MAKE) sample-data
+	VIGIA_TOPOLOGY_DATA_DIR=$(VIGIA_DATA_DIR) .ci/topology.sh up
+
+topology-down:
+	.ci/topology.sh down

@@ -16,7 +16,8 @@ def main() -> int:
     print(f"\nWhat landed in the warehouse ({spec.describe()}):")
     tables = ("glosa_clusters", "glosa_cluster_profiles", "glosa_segment_runs", "sus_production_monthly",
               "sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
-              "sus_excess_concentration", "dq_results", "dq_quarantine")
+              "sus_excess_concentration", "regulation_model_runs", "regulation_decisions", "rule_activations",
+              "rule_backtests", "dq_results", "dq_quarantine")
     for table in tables:
         if wh.table_exists(table):
             n = wh.query(f"SELECT COUNT(*) AS n FROM {table}")["n"].iloc[0]  # table name from the list above
@@ -35,6 +36,14 @@ def main() -> int:
         top["flags"] = top["flags"].fillna("")
         print(top.to_string(index=False))
         print(f"  fact sheets: {paths.data_dir() / 'reports' / 'sus'}")
+    if wh.table_exists("regulation_model_runs"):
+        print("\nregulation_model_retraining, latest run (CV: in-fold oversampling; paper: replicated before CV):")
+        print(wh.query_file("regulation/report_model_runs.sql").to_string(index=False))
+    if wh.table_exists("regulation_decisions"):
+        print("\nregulation_decisions, latest interval (analise_tecnica carries the champion's hint):")
+        print(wh.query_file("regulation/report_decisions.sql").to_string(index=False))
+        print("\nRules that decided most (rule_activations, latest interval):")
+        print(wh.query_file("regulation/report_top_rules.sql").to_string(index=False))
     if wh.table_exists("dq_results"):
         print("\nData-quality gates (dq_results, latest run of each suite):")
         print(wh.query_file("report_dq_latest.sql").to_string(index=False))
