@@ -24,7 +24,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from vigia import runs
-from vigia.regulation import model_card, promotion, registry, tree_export
+from vigia.regulation import model_card, promotion, registry, tree_export, tree_to_rules
 from vigia.regulation.evaluation import METRICS, PROTOCOLS, CVResult, cross_validate_models, kappa_band, scores
 from vigia.regulation.models import MODEL_NAMES, TREE, check_names, make_model
 from vigia.regulation.preprocessing import build_pipeline, feature_report
@@ -381,5 +381,8 @@ def export_tree(run: RetrainingRun) -> dict:
     md = registry.write_file(run.models_dir, version, "regras.md",
                              tree_export.rules_markdown(rules, f"Regras da árvore {version}", note))
     registry.write_file(run.models_dir, version, "regras.json", tree_export.rules_json(rules))
+    missing, fills = tree_to_rules.missing_context(pipe, train)
+    registry.write_file(run.models_dir, version, "regras_ymir.yaml",
+                        tree_to_rules.render_ymir(rules, version, run.train_start, missing, fills))
     return {"exported": version, "rules": len(rules), "path": md}
 

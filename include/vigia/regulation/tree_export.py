@@ -10,8 +10,8 @@ Each leaf becomes one rule ``SE <condições> ENTÃO <decisão> (suporte N, prec
   that reach the leaf; ``precisão`` = the share of them whose real decision is the leaf's.
 
 Rules are kept as structured :class:`Rule` objects; :func:`render_portuguese` is one renderer.
-A renderer for the rules engine's language can be added beside it (``RENDERERS``) without
-touching the extraction.
+:mod:`vigia.regulation.tree_to_rules` renders the same objects as a Ymir rule file
+(``regras_ymir.yaml``, docs/rules.md) without touching the extraction.
 """
 
 from __future__ import annotations
