@@ -36,21 +36,15 @@ from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+# the contract's model-usable columns, as build_features returns them
+from vigia.regulation.features import ATTRIBUTES
+from vigia.regulation.features import FEATURE_COLUMNS as CONTRACT_FEATURES
+from vigia.regulation.features import HISTORY_FEATURES as HISTORY
 from vigia.regulation.gain_ratio import GainRatioSelector
 
 DATE_COLUMN = "data_solicitacao"
 MISSING_CATEGORY = "(ausente)"
 
-# The contract's model-usable columns (vigia.regulation.features.FEATURE_COLUMNS lists the same).
-ATTRIBUTES = [
-    "sexo", "idade", "tipo_beneficiario", "tipo_guia", "id_prestador", "codigo_procedimento", "grupo",
-    "periodicidade_dias", "idade_minima", "idade_maxima", "sexo_permitido", "carencia_dias", "valor",
-    "valor_moderacao", "nivel_complexidade", "ordem", "especial", "pericia_inicial", "dias_de_adesao",
-    "dias_desde_mesmo_procedimento",
-]
-HISTORY = [f"{base}_{window}" for base in ("exames", "mesmo_procedimento", "mesma_complexidade", "guias")
-           for window in ("mes", "semestre", "ano")]
-CONTRACT_FEATURES = ATTRIBUTES + HISTORY
 DERIVED = ["mes_solicitacao", "fora_da_periodicidade", "fora_da_faixa_etaria", "sexo_nao_permitido",
            "em_carencia"]
 
