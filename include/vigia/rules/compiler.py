@@ -4,7 +4,7 @@ Shape of the query::
 
     WITH req AS MATERIALIZED (<include/sql/rules/requests.sql>),
          ev  AS (<include/sql/rules/events.sql>),
-         h   AS (SELECT j.id_guia, COUNT(*) FILTER (WHERE j.mesmo AND j.dias <= :p0) AS f0, ...
+         h   AS (SELECT j.id_guia, SUM(CASE WHEN j.mesmo AND j.dias <= :p0 THEN 1 ELSE 0 END) AS f0, ...
                  FROM (SELECT r.id_guia, r.data_solicitacao - e.data_realizacao AS dias, ...,
                               e.codigo_procedimento = r.procedimento AS mesmo, ...
                        FROM req r JOIN ev e ON e.id_beneficiario = r.id_beneficiario
@@ -15,11 +15,11 @@ Shape of the query::
     FROM x
 
 * Each distinct history function (kind, alvo, period) is one column ``fN``,
-  computed once for every request, however many rules use it: one filtered
+  computed once for every request, however many rules use it: one conditional
   aggregate of the single join of the requests with their beneficiary's earlier
   events (``eventos`` is read once). The alvo (same procedure ``j.mesmo``, a code,
   a group, the same complexity ``j.mesma_complexidade``, any) and the period are
-  the FILTER; relative bounds compare ``j.dias`` (days from the event to the
+  the CASE condition; relative bounds compare ``j.dias`` (days from the event to the
   request: ``data_realizacao >= data_solicitacao - N`` is ``dias <= N``), and
   ``ultima_realizacao`` is ``MIN(dias)``.
 * Point in time: the join keeps events with ``data_realizacao <`` the request's date.
@@ -91,8 +91,14 @@ def _history(funcs: list[ast.Func], binds: _Binds) -> tuple[list[str], dict, dic
     """(CTE texts, operand key -> column, column -> outer select expression).
 
     One join of the requests with their beneficiary's earlier events and one GROUP BY: every
-    function is a filtered aggregate of it, its target (same procedure, a code, a group, the same
-    complexity level, any) and its period being the FILTER. The events table is read once.
+    function is a conditional aggregate of it, its target (same procedure, a code, a group, the same
+    complexity level, any) and its period being the CASE condition. The events table is read once.
+
+    ``SUM(CASE WHEN c THEN 1 ELSE 0 END)`` / ``SUM(CASE WHEN c THEN v END)`` / ``MIN(CASE WHEN c THEN d
+    END)`` rather than ``... FILTER (WHERE c)``: same values (a NULL condition counts as false in both),
+    but DuckDB's hash aggregate updates unfiltered aggregates in one pass, while each FILTER is its own
+    selection and scatter. On 200k requests x 4.5M joined rows x 48 functions the GROUP BY went from
+    4.7 s to 1.5 s of CPU (the projection computing the conditions grew 1.3 s -> 2 s).
     """
     cols: dict = {}
     outer: dict = {}
@@ -104,15 +110,15 @@ def _history(funcs: list[ast.Func], binds: _Binds) -> tuple[list[str], dict, dic
         if f.alvo.kind in ("codigo", "grupo"):
             target = target.format(value=binds.add(f.alvo.value))
         conds = ([target] if target else []) + _period_sql(f, binds)
-        filt = f" FILTER (WHERE {' AND '.join(conds)})" if conds else ""
+        cond = " AND ".join(conds) if conds else "TRUE"
         if f.kind == "quantidade":
-            aggs.append(f"COUNT(*){filt} AS {col}")
-            outer[col] = f"COALESCE(h.{col}, 0)"
+            aggs.append(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {col}")
+            outer[col] = f"CAST(COALESCE(h.{col}, 0) AS BIGINT)"
         elif f.kind == "valor_total":
-            aggs.append(f"SUM(j.valor){filt} AS {col}")
+            aggs.append(f"SUM(CASE WHEN {cond} THEN j.valor END) AS {col}")
             outer[col] = f"CAST(CAST(COALESCE(h.{col}, 0) AS NUMERIC(18, 2)) AS DOUBLE PRECISION)"
         else:
-            aggs.append(f"MIN(j.dias){filt} AS {col}")      # days since the last such event
+            aggs.append(f"MIN(CASE WHEN {cond} THEN j.dias END) AS {col}")      # days since the last such event
             outer[col] = f"CAST(h.{col} AS INTEGER)"
     if not aggs:
         return [], cols, outer
@@ -172,6 +178,12 @@ def compile_rules(rules: list[Rule], requests_sql: str | None = None) -> Compile
     fsel = "".join(f", {expr} AS {col}" for col, expr in outer.items())
     folded = sorted({leaf.left.name for r in rules for leaf in ast.leaves(r.node) if isinstance(leaf, ast.Contains)})
     fsel += "".join(f", LOWER(TRANSLATE(r.{a}, '{ACCENTED}', '{PLAIN}')) AS {FOLD_PREFIX}{a}" for a in folded)
+    # vigência: one column per distinct (inicio, fim), not two date comparisons per rule and request
+    windows = list(dict.fromkeys((r.inicio, r.fim or FOREVER) for r in rules))
+    fsel += "".join(f", (r.data_solicitacao >= CAST({binds.add(lo)} AS DATE) AND "
+                    f"r.data_solicitacao <= CAST({binds.add(hi)} AS DATE)) AS vigente_{k}"
+                    for k, (lo, hi) in enumerate(windows))
+    window_of = {w: k for k, w in enumerate(windows)}
     x = f"x AS (\n  SELECT r.*{fsel}\n  FROM req r{joins})"
     needed = list(dict.fromkeys(k for r in rules for k in explain.needed(r.node)))
     attrs = [k for k in needed if k not in fcols and k not in KEY_COLUMNS]
@@ -179,8 +191,7 @@ def compile_rules(rules: list[Rule], requests_sql: str | None = None) -> Compile
     for i, r in enumerate(rules):
         col = f"r{i}"
         rule_cols.append(col)
-        vig = (f"x.data_solicitacao >= CAST({binds.add(r.inicio)} AS DATE) AND "
-               f"x.data_solicitacao <= CAST({binds.add(r.fim or FOREVER)} AS DATE)")
+        vig = f"x.vigente_{window_of[(r.inicio, r.fim or FOREVER)]}"
         rule_sql.append(f"COALESCE({vig} AND {condition_sql(r.node, binds, fcols)}, FALSE) AS {col}")
     select = [f"x.{c}" for c in KEY_COLUMNS + attrs] + [f"x.{c}" for c in fcols.values()] + rule_sql
     with_parts = [f"req AS MATERIALIZED (\n{_strip(req)}\n)", f"ev AS (\n{_strip(ev)}\n)", *ctes, x]

@@ -8,11 +8,14 @@
   by the smallest policy rank among its pairs;
 * each fired pair gets its explanation, built per rule from the values the query
   returned, with :func:`vigia.rules.explain.fmt` applied once per distinct value and the
-  strings assembled with Arrow compute (``take``, ``binary_join_element_wise``).
+  strings assembled with Arrow compute (``take``, ``binary_join_element_wise``) once per
+  distinct combination of the values the rule shows, not once per pair.
 
 Output: ``decisions`` (id_guia, resultado, regra, mensagem, plus request keys) and
-``fired`` (id_guia, ordem, regra, resultado, mensagem, porque), the same shapes the
-reference interpreter returns.
+``fired`` (id_guia, ordem, regra, resultado, mensagem, porque), the same shapes and values the
+reference interpreter returns. In ``fired``, ``regra``/``resultado``/``mensagem``/``porque`` are
+pandas ``Categorical`` (dictionary-encoded: int codes into the distinct texts) instead of one string
+per pair: ~10 rules fire per request, so materialising the strings was the largest cost of a batch.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ class _Formatted:
         if key not in self._codes:
             codes, uniques = pd.factorize(self.frame[self.columns[key]], use_na_sentinel=True)
             uniques = np.asarray(uniques, dtype=object)
-            self._codes[key] = (np.where(codes < 0, len(uniques), codes).astype(np.int64), uniques)
+            self._codes[key] = (np.where(codes < 0, len(uniques), codes).astype(np.int64, copy=False), uniques)
         return self._codes[key]
 
     def table(self, name, key: str, text) -> pa.Array:
@@ -153,6 +156,63 @@ def explanations(rule: Rule, cols: _Formatted, rows: np.ndarray) -> pa.Array:
     return parts[0] if len(parts) == 1 else _join(*parts, sep="; ")
 
 
+def _combo_codes(rule: Rule, cols: _Formatted, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each row's combination of the values the rule's explanation shows, one row per code).
+
+    The explanation is a function of the codes of :func:`explain.needed` operands alone, so rows with
+    the same combination share one text: the combination is a mixed-radix number of the operand
+    codes, made dense with a presence table (small products) or ``pd.factorize`` (large ones)."""
+    n = len(rows)
+    combined = np.zeros(n, dtype=np.int64)
+    size = 1
+    for key in explain.needed(rule.node):
+        codes, uniques = cols.codes(key)
+        radix = len(uniques) + 1
+        if size * radix >= 2 ** 62:      # keep the number small: renumber what we have so far
+            combined, uniq = pd.factorize(combined)
+            combined, size = combined.astype(np.int64), len(uniq)
+        combined = combined * radix + codes[rows]
+        size *= radix
+    if size <= max(1 << 16, 2 * n):      # dense: presence table, then rank of each present value
+        present = np.zeros(size, dtype=bool)
+        present[combined] = True
+        rank = np.cumsum(present, dtype=np.int64) - 1
+        code = rank[combined]
+        count = int(rank[-1]) + 1 if size else 0
+    else:
+        code, uniq = pd.factorize(combined)
+        code, count = code.astype(np.int64), len(uniq)
+    rep = np.empty(count, dtype=np.int64)
+    rep[code] = np.arange(n, dtype=np.int64)   # any row of a combination (they explain alike)
+    return code, rep
+
+
+def _porque(rules: list[Rule], cols: _Formatted, rows: np.ndarray, sort: np.ndarray,
+            bounds: np.ndarray) -> pd.Categorical:
+    """The explanation of every fired pair as a categorical: each rule renders the text of each distinct
+    combination of the values it shows once (:func:`explanations` on one row per combination); the pairs
+    hold int32 codes into the deduplicated texts of all rules."""
+    codes = np.empty(len(rows), dtype=np.int32)   # in rule-grouped order (``sort``)
+    grouped_rows = rows[sort]
+    texts, offset = [], 0
+    for k, rule in enumerate(rules):
+        lo, hi = bounds[k], bounds[k + 1]
+        if hi == lo:
+            continue
+        rule_rows = grouped_rows[lo:hi]
+        code, rep = _combo_codes(rule, cols, rule_rows)
+        codes[lo:hi] = code + offset
+        texts.append(explanations(rule, cols, rule_rows[rep]))
+        offset += len(rep)
+    if not texts:
+        return pd.Categorical.from_codes(np.zeros(0, dtype=np.int32), categories=pd.Index([], dtype=object))
+    dictionary = pa.concat_arrays(texts).to_numpy(zero_copy_only=False)
+    remap, uniques = pd.factorize(dictionary)          # the same text from two rules: one category
+    out = np.empty(len(rows), dtype=np.int32)
+    out[sort] = remap.astype(np.int32)[codes]          # back to pair order (request, rank)
+    return pd.Categorical.from_codes(out, categories=pd.Index(uniques, dtype=object))
+
+
 def resolve(rules: list[Rule], frame: pd.DataFrame, rule_columns: list[str], columns: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Decisions and fired rows from a frame of requests with one boolean column per rule."""
     n = len(frame)
@@ -185,21 +245,16 @@ def resolve(rules: list[Rule], frame: pd.DataFrame, rule_columns: list[str], col
     values = _Formatted(frame, columns)
     sort = np.argsort(cols, kind="stable")     # pairs grouped by rule (radix sort of small ints)
     bounds = np.searchsorted(cols[sort], np.arange(len(rules) + 1))
-    chunks = [explanations(rule, values, rows[sort[bounds[k]:bounds[k + 1]]])
-              for k, rule in enumerate(rules) if bounds[k + 1] > bounds[k]]
-    porque = pa.concat_arrays(chunks) if chunks else pa.array([], type=pa.large_string())
-    if len(rows):
-        back = np.empty(len(sort), dtype=np.int64)   # inverse permutation, O(n): back[sort[i]] = i
-        back[sort] = np.arange(len(sort), dtype=np.int64)
-        porque = porque.take(pa.array(back))
+    porque = _porque(rules, values, rows, sort, bounds)
 
-    def pick(attr):  # rule field of every pair, as an Arrow take (no per-row Python)
-        table = pa.array([getattr(r, attr) for r in rules] or [""], type=pa.large_string())
-        return pd.Series(table.take(pa.array(cols.astype(np.int64))), dtype=pd.ArrowDtype(pa.large_string()))
+    def category(texts: list[str]) -> pd.Categorical:   # rule field of every pair: codes into the rules' texts
+        codes, uniques = pd.factorize(np.array(texts or [""], dtype=object))
+        return pd.Categorical.from_codes(codes.astype(np.int32)[cols], categories=pd.Index(uniques, dtype=object))
 
-    fired = pd.DataFrame({"id_guia": ids[rows], "ordem": ordem, "regra": pick("id"), "resultado": pick("resultado"),
-                          "mensagem": pick("mensagem"),
-                          "porque": pd.Series(porque, dtype=pd.ArrowDtype(pa.large_string()))}, columns=FIRED_COLUMNS)
+    fired = pd.DataFrame({"id_guia": ids[rows], "ordem": ordem, "regra": category([r.id for r in rules]),
+                          "resultado": category([r.resultado for r in rules]),
+                          "mensagem": category([r.mensagem for r in rules]), "porque": porque},
+                         columns=FIRED_COLUMNS)
     return decisions[DECISION_COLUMNS], fired
 
 
