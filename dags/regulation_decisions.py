@@ -139,9 +139,13 @@ def regulation_decisions():
 
     @task
     def model_hint(_evaluated: dict) -> dict:
+        from airflow.sdk import Variable
+
         from vigia.rules import pipeline
 
-        return pipeline.model_hint(_run(), _source())
+        # the same registry the retraining DAG writes to (its Variable), else $VIGIA_MODELS_DIR/default
+        models_dir = Variable.get("regulation_models_dir", default=None)
+        return pipeline.model_hint(_run(), _source(), models_dir)
 
     @task(outlets=[warehouse_asset(t) for t in ("regulation_decisions", "rule_activations", "dq_quarantine")])
     def publish(_hinted: dict) -> dict:

@@ -156,8 +156,10 @@ def evaluate(run: DecisionRun, spec) -> dict:
     return {"decisions": len(decisions), "version": rs.version, **{k: int(v) for k, v in counts.items()}}
 
 
-def model_hint(run: DecisionRun, spec) -> dict:
-    """Champion's probability of 'autorizado' for analise_tecnica requests, when a champion exists."""
+def model_hint(run: DecisionRun, spec, models_dir=None) -> dict:
+    """Champion's probability of 'autorizado' for analise_tecnica requests, when a champion exists.
+
+    ``models_dir``: the model registry's root (None: ``$VIGIA_MODELS_DIR`` or the default)."""
     decisions = pd.read_parquet(run.file("decisions.parquet"))
     review = decisions.loc[decisions["resultado"] == "analise_tecnica", "id_guia"].astype(str)
     hints = pd.DataFrame({"id_guia": pd.Series([], dtype=str), "dica_modelo": pd.Series([], dtype=float),
@@ -169,7 +171,7 @@ def model_hint(run: DecisionRun, spec) -> dict:
             from vigia.regulation.features import build_features
             from vigia.regulation.registry import load_champion
 
-            champion = load_champion()
+            champion = load_champion(models_dir)
         except ImportError as exc:
             log.info("no model hint: the regulation model package is not available (%s)", exc)
         if champion is None:
