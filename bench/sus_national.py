@@ -26,11 +26,17 @@ Targets (issue 3): (b) wall <= 3x (a), (b) peak <= 6 GB, pandas / Vigia >= 10x.
 
     python bench/sus_national.py                       # generates what is missing, then measures
     python bench/sus_national.py --skip pandas --until-cube   # national (a) + (b) up to publish_cube
-    python bench/sus_national.py --skip national              # (c) on the pandas-size month
-
-A child whose process tree passes ``--kill-above-gb`` (default 7.5) is killed and reported as such:
-at national shape the pandas scoring of 12 months of cubes needs ~12 GB (docs/benchmarks.md).
+    python bench/sus_national.py --skip national,score        # (c) on the pandas-size month
+    python bench/sus_national.py --skip national,pandas       # (d) the score step alone at national shape
     python bench/sus_national.py --sia-rows 2000000 --pandas-sia-rows 1000000 --data /tmp/sus_small  # smoke
+
+(d) ``score``: the score step alone, then dq_scores, fact_sheets and publish_scores, on a copy of the
+    national prior-cube warehouse, scoring its last prior month (13 months of national cubes).
+
+(b) and (d) also report each step's own peak RSS (``step_peak_rss_mb``, sampled inside the child). The score
+step reads aggregates computed by the warehouse (``vigia.sus.scoring.score_from_warehouse``); (c)
+keeps ``scoring.score_month`` on the whole 13-month cube, which needed ~12 GB at national shape.
+A child whose process tree passes ``--kill-above-gb`` (default 7.5) is killed and reported as such.
 """
 
 from __future__ import annotations
@@ -81,6 +87,59 @@ def measure_scan(landing: Path, out: Path, args) -> dict:
             "bytes": sum(Path(f).stat().st_size for v in files.values() for f in v)}
 
 
+def _stepper():
+    """step(name, fn, *args) runs and times one step and records the child's peak RSS during it."""
+    import psutil
+
+    steps: dict[str, float] = {}
+    step_peaks: dict[str, float] = {}
+    info: dict = {}
+    me = psutil.Process()
+    current = [0]
+    stop = threading.Event()
+
+    def sample():  # the child's own RSS, so that each step's peak can be told apart
+        while not stop.is_set():
+            current[0] = max(current[0], _tree_rss(me))
+            time.sleep(0.05)
+
+    threading.Thread(target=sample, daemon=True).start()
+
+    def step(name, fn, *a):
+        current[0] = _tree_rss(me)
+        t = time.perf_counter()
+        info[name] = fn(*a)
+        steps[name] = round(time.perf_counter() - t, 3)
+        step_peaks[name] = round(max(current[0], _tree_rss(me)) / 2**20, 1)
+
+    return steps, step_peaks, info, step, stop
+
+
+def measure_score(landing: Path, out: Path, args) -> dict:
+    """(d) The score step alone (then dq_scores, fact_sheets, publish_scores) on a copy of the prior-cube
+    warehouse, scoring its LAST prior month (MONTH - 1: 13 months of national cubes, all covered), with
+    the landing's population and CNES registry. No ingest: the step's own time and peak."""
+    from vigia import runs
+    from vigia.connections import ConnectionSpec
+    from vigia.sus import datasus
+    from vigia.sus import pipeline as p
+    from vigia.warehouse import open_warehouse
+
+    wh = open_warehouse(ConnectionSpec.from_uri("warehouse", f"duckdb:///{(out / 'warehouse.duckdb').as_posix()}"))
+    run = p.SusRun("bench_score", runs.add_months(MONTH, -1), str(landing), top_fact_sheets=TOP_SHEETS)
+    datasus.read_population(landing).to_parquet(run.file("population.parquet"), index=False)
+    datasus.read_competencia(landing, "CNES", MONTH).to_parquet(run.file("registry.parquet"), index=False)
+    steps, step_peaks, info, step, stop = _stepper()
+    started = time.perf_counter()
+    step("score", p.score, run, wh)
+    step("dq_scores", p.gate_scores, run, wh)
+    step("fact_sheets", p.fact_sheets, run)
+    step("publish_scores", p.publish_scores, run, wh)
+    stop.set()
+    return {"seconds": time.perf_counter() - started, "steps": steps, "step_peak_rss_mb": step_peaks,
+            "competencia": str(run.competencia), **info["score"], "sheets": info["fact_sheets"]["sheets"]}
+
+
 def measure_vigia(landing: Path, out: Path, args) -> dict:
     from vigia.connections import ConnectionSpec
     from vigia.sus import pipeline as p
@@ -88,13 +147,7 @@ def measure_vigia(landing: Path, out: Path, args) -> dict:
 
     wh = open_warehouse(ConnectionSpec.from_uri("warehouse", f"duckdb:///{(out / 'warehouse.duckdb').as_posix()}"))
     run = p.SusRun("bench", MONTH, str(landing), top_fact_sheets=TOP_SHEETS)
-    steps: dict[str, float] = {}
-    info: dict = {}
-
-    def step(name, fn, *a):
-        t = time.perf_counter()
-        info[name] = fn(*a)
-        steps[name] = round(time.perf_counter() - t, 3)
+    steps, step_peaks, info, step, stop = _stepper()
 
     started = time.perf_counter()
     ufs = p.list_ufs(run)
@@ -109,8 +162,9 @@ def measure_vigia(landing: Path, out: Path, args) -> dict:
         step("fact_sheets", p.fact_sheets, run)
         step("publish_scores", p.publish_scores, run, wh)
     seconds = time.perf_counter() - started
+    stop.set()
     shutil.copy(run.file("cube.parquet"), out / "cube.parquet")
-    out_info = {"seconds": seconds, "steps": steps, "rows": sum(i["rows"] for i in info["ingest"]),
+    out_info = {"seconds": seconds, "steps": steps, "step_peak_rss_mb": step_peaks, "rows": sum(i["rows"] for i in info["ingest"]),
                 "staged": sum(i["staged"] for i in info["ingest"]), "cells": info["build_cube"]["cells"]}
     if not args.until_cube:
         shutil.copy(run.file("ranking.parquet"), out / "ranking.parquet")
@@ -174,12 +228,12 @@ def measure_pandas(landing: Path, out: Path, args) -> dict:
             "establishments": len(result.ranking)}
 
 
-MEASURES = {"scan": measure_scan, "vigia": measure_vigia, "pandas": measure_pandas}
+MEASURES = {"scan": measure_scan, "vigia": measure_vigia, "pandas": measure_pandas, "score": measure_score}
 
 
 def child_main(args) -> int:
     out = Path(args.out)
-    if args.child in ("vigia", "pandas"):
+    if args.child in ("vigia", "pandas", "score"):
         shutil.copy(Path(args.landing).parent / "prior.duckdb", out / "warehouse.duckdb")
     result = MEASURES[args.child](Path(args.landing), out, args)
     result["ru_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -247,7 +301,8 @@ def run_child(kind: str, landing: Path, out: Path, args) -> dict:
     result = json.loads(line[len("RESULT "):])
     result["peak_rss_mb"] = round(peak[0] / 2**20, 1)
     print(f"  {kind:7s} {landing.parent.name:9s} {result['seconds']:8.2f} s  peak {result['peak_rss_mb']:7.0f} MB"
-          + (f"  steps {result['steps']}" if "steps" in result else ""), flush=True)
+          + (f"  steps {result['steps']}" if "steps" in result else "")
+          + (f"  step peaks MB {result['step_peak_rss_mb']}" if "step_peak_rss_mb" in result else ""), flush=True)
     return result
 
 
@@ -302,10 +357,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--memory-limit", default="4GB")
     parser.add_argument("--until-cube", action="store_true",
-                        help="national: stop (b) after publish_cube (the pandas scoring of 12 months of national "
-                             "cubes needs ~12 GB; see docs/benchmarks.md)")
+                        help="national: stop (b) after publish_cube (ingest and cube only)")
     parser.add_argument("--kill-above-gb", type=float, default=7.5, help="kill a child whose RSS passes this")
-    parser.add_argument("--skip", default="", help="comma list of measurements to skip: national,pandas")
+    parser.add_argument("--skip", default="", help="comma list of measurements to skip: national,score,pandas "
+                        "(score: (d), the score step alone on the prior cubes)")
     parser.add_argument("--child", choices=sorted(MEASURES))
     parser.add_argument("--landing", type=Path)
     parser.add_argument("--out", type=Path)
@@ -317,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
 
     skip = set(filter(None, args.skip.split(",")))
     national, small = args.data / "national", args.data / "pandas"
-    if "national" not in skip:
+    if "national" not in skip or "score" not in skip:
         generate(national, args.sia_rows, args.prior_cubes, args)
     if "pandas" not in skip:
         generate(small, args.pandas_sia_rows, 12, args)
@@ -332,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     if "national" not in skip:
         results["national_scan"] = run_child("scan", national / "landing", runs_dir / "national_scan", args)
         results["national_vigia"] = run_child("vigia", national / "landing", runs_dir / "national_vigia", args)
+    if "score" not in skip:
+        results["national_score"] = run_child("score", national / "landing", runs_dir / "national_score", args)
     if "pandas" not in skip:
         results["small_scan"] = run_child("scan", small / "landing", runs_dir / "small_scan", args)
         results["small_vigia"] = run_child("vigia", small / "landing", runs_dir / "small_vigia", args)
@@ -350,6 +407,12 @@ def main(argv: list[str] | None = None) -> int:
               f"({'met' if ratio <= 3 else 'missed'}: <= 3x) | {v['peak_rss_mb']:,.0f} MB "
               f"({'met' if v['peak_rss_mb'] <= 6144 else 'missed'}: <= 6 GB) |")
         results["national_ratio_to_scan"] = ratio
+    if "score" not in skip and results["national_score"].get("seconds") is not None:
+        d = results["national_score"]
+        print(f"| 13 months of national cubes, scoring {d['competencia']} | (d) score step alone (then dq_scores, "
+              f"fact_sheets, publish_scores: {d['seconds']:.2f} s) | {d['steps']['score']:.2f} | | "
+              f"{d['step_peak_rss_mb']['score']:,.0f} MB score step, {d['peak_rss_mb']:,.0f} MB whole child "
+              f"({'met' if d['peak_rss_mb'] <= 6144 else 'missed'}: <= 6 GB) |")
     if "pandas" not in skip:
         s, v, pd_ = results["small_scan"], results["small_vigia"], results["small_pandas"]
         size = f"{s['sia_rows']:,} SIA + {s['sih_rows']:,} SIH rows"

@@ -267,22 +267,28 @@ def build_history_cube(run: SusRun, warehouse: Warehouse, month: str) -> dict:
 
 # --- scores -------------------------------------------------------------------------
 def score(run: SusRun, warehouse: Warehouse) -> dict:
-    """Score the competência from the warehouse cubes of it and the ``history_months`` before it."""
+    """Score the competência from the warehouse cubes of it and the ``history_months`` before it.
+
+    The warehouse runs the GROUP BYs (``include/sql/sus/score_*.sql``); pandas sees only aggregates
+    (:func:`vigia.sus.scoring.score_from_warehouse`), never the 13 months of the finest cube.
+    ``history.parquet`` (the fact sheets' cube) holds the month's finest cube and the earlier months
+    per establishment x target.
+    """
     start = runs.add_months(run.competencia, -run.history_months)
-    history = warehouse.query_file("sus/cube_history.sql", {"inicio": start, "fim": run.competencia})
-    history["competencia"] = pd.to_datetime(history["competencia"]).dt.date
-    covered = sorted(set(history["competencia"]))
+    got = warehouse.query_file("sus/cube_months.sql", {"inicio": start, "fim": run.competencia})
+    covered = sorted({pd.Timestamp(m).date() for m in got["competencia"]})
     missing = [runs.add_months(start, i) for i in range(run.history_months)
                if runs.add_months(start, i) not in covered]
     if missing:
         log.warning("no cube in the warehouse for %d earlier competência(s) (%s..%s): scores that need "
                     "them carry a reason instead of a value; backfill those months to build them",
                     len(missing), missing[0], missing[-1])
-    result = scoring.score_month(history, run.competencia, pd.read_parquet(run.file("population.parquet")),
-                                 pd.read_parquet(run.file("registry.parquet")), covered)
+    result, month_cubes = scoring.score_from_warehouse(
+        warehouse, run.competencia, pd.read_parquet(run.file("population.parquet")),
+        pd.read_parquet(run.file("registry.parquet")), covered, history_months=run.history_months)
     for name in MONTH_SCORE_TABLES:
         getattr(result, name).to_parquet(run.file(f"{name}.parquet"), index=False)
-    history.to_parquet(run.file("history.parquet"), index=False)
+    scoring.fact_sheet_cube(month_cubes).to_parquet(run.file("history.parquet"), index=False)
     return {"establishments": len(result.ranking), "history_months": len(covered) - 1,
             "excess_value": float(result.ranking["excesso_valor"].sum())}
 

@@ -12,6 +12,19 @@ CNES registry. Output is every table the warehouse publishes for the month:
   price excess of admissions, production above 3x its own median, and their sum;
 * ``ranking`` and ``concentration``: the audit priority list;
 * ``flags``: benign explanations.
+
+Two entry points compute the same tables:
+
+* :func:`score_month` takes the whole finest cube of the 13 months in pandas (the in-memory
+  reference; tests, the on-demand command and the pandas baseline of the benchmark use it). At
+  national shape that is ~23M rows and a 12 GB peak.
+* :func:`score_from_warehouse` (the DAG's score step) lets the warehouse do the heavy GROUP BYs in
+  SQL (``include/sql/sus/score_*.sql``, DuckDB and PostgreSQL) and hands pandas only aggregates
+  (:class:`ScoreCubes`): the establishment x target x month and municipality x target x month cubes
+  of the window, the finest cube of the scored month only, and each establishment's production per
+  municipality summed over the 12-month attribution window. Every formula stays in
+  ``vigia.sus.scores``; the two paths agree to floating-point summation order (tested on both
+  databases).
 """
 
 from __future__ import annotations
@@ -21,6 +34,7 @@ from datetime import date
 
 import pandas as pd
 
+from vigia import runs
 from vigia.sus import cubes, scores
 
 SCORE_VALOR_AIH = "valor_por_aih_z"
@@ -120,3 +134,144 @@ def score_month(cube: pd.DataFrame, competencia: date, population: pd.DataFrame,
     flags = pd.concat([spikes[spikes["flag"] == "pico_regional"], others[others["flag"] != "pico_regional"]],
                       ignore_index=True)
     return MonthScores(by_target, long, municipal, exc_shares, ranking, concentration, flags)
+
+
+# ----------------------------------------------------------------------------- aggregates path (warehouse)
+EST_KEYS = ["competencia", "cnes", "alvo", "sistema"]
+MUN_KEYS = ["competencia", "municipio", "uf", "alvo", "sistema"]
+
+
+@dataclass
+class ScoreCubes:
+    """What the scoring of one month reads: aggregates only (see the module docstring).
+
+    * ``month``: finest cube (establishment x municipality x target) of the scored month;
+    * ``establishment``: competencia, cnes, alvo, sistema, quantidade, valor, n_aih, every month;
+    * ``municipality``: competencia, municipio, uf, alvo, sistema, quantidade, valor, n_aih, every month;
+    * ``window_shares``: cnes, municipio, alvo, competencia (= the scored month), quantidade summed
+      over the ``window`` months ending at the scored month (P_ej of
+      :func:`vigia.sus.scores.attribute_to_establishments`).
+    """
+    month: pd.DataFrame
+    establishment: pd.DataFrame
+    municipality: pd.DataFrame
+    window_shares: pd.DataFrame
+
+
+def _dates(df: pd.DataFrame) -> pd.DataFrame:
+    df["competencia"] = pd.to_datetime(df["competencia"]).dt.date
+    return df
+
+
+def _sorted(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The row order of the pandas GROUP BY (keys sorted by Python's order, not the database collation)."""
+    return df.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def cubes_from_warehouse(warehouse, competencia: date, history_months: int = 12, window: int = 12) -> ScoreCubes:
+    """The aggregates of ``competencia`` and the ``history_months`` before it, GROUP BYs run by the warehouse."""
+    inicio = runs.add_months(competencia, -history_months)
+    est = warehouse.query_file("sus/score_establishment_cube.sql", {"inicio": inicio, "fim": competencia})
+    est["n_aih"] = est["n_aih"].astype("int64")
+    mun = warehouse.query_file("sus/score_municipality_cube.sql", {"inicio": inicio, "fim": competencia})
+    mun["n_aih"] = mun["n_aih"].astype("int64")
+    month = _dates(warehouse.query_file("sus/cube_history.sql", {"inicio": competencia, "fim": competencia}))
+    shares = warehouse.query_file("sus/score_window_shares.sql",
+                                  {"inicio": runs.add_months(competencia, 1 - window), "fim": competencia})
+    shares = _sorted(shares, ["cnes", "municipio", "alvo"]).assign(competencia=competencia)
+    return ScoreCubes(month, _sorted(_dates(est), EST_KEYS), _sorted(_dates(mun), MUN_KEYS), shares)
+
+
+def cubes_from_frame(cube: pd.DataFrame, competencia: date, window: int = 12) -> ScoreCubes:
+    """The same aggregates from a finest cube held in pandas (tests; the SQL files do this in the warehouse)."""
+    cube = cube[pd.to_datetime(cube["competencia"]).dt.date <= competencia]
+    months = pd.to_datetime(cube["competencia"]).dt.date
+    now = cube[months == competencia]
+    scored = now.loc[now["uf"].notna(), ["municipio", "alvo"]].drop_duplicates()
+    inside = cube[months > runs.add_months(competencia, -window)].merge(scored, on=["municipio", "alvo"])
+    shares = (inside.groupby(["cnes", "municipio", "alvo"], as_index=False)["quantidade"].sum()
+              .assign(competencia=competencia))
+    return ScoreCubes(now.reset_index(drop=True), cubes.by_establishment(cube), cubes.by_municipality(cube),
+                      shares)
+
+
+def _regional_spike_candidates(mun, est, osc, registry, competencia, covered_months, limiar: float = 2.0):
+    """:func:`_spike_candidates` from the municipal cube (UF totals = sums of its municipalities)."""
+    regional = (mun.groupby(["uf", "alvo", "competencia"], as_index=False)[["quantidade", "valor"]].sum()
+                .rename(columns={"uf": "cnes"}))
+    reg_osc = scores.oscillation(regional, covered_months, only_months=[competencia])
+    jumped = reg_osc[(reg_osc["score"] == "oscilacao_quantidade_m12")
+                     & (reg_osc["value"] >= limiar)].rename(columns={"cnes": "uf"})[["uf", "alvo"]]
+    substantial = est[(est["competencia"] == competencia) & (est["quantidade"] >= MIN_VOLUME_REGIONAL_SPIKE)]
+    out = osc.merge(substantial[["cnes", "alvo"]], on=["cnes", "alvo"], how="inner")
+    out = out.merge(registry[["cnes", "uf"]].drop_duplicates("cnes"), on="cnes", how="inner")
+    return out.merge(jumped, on=["uf", "alvo"], how="inner").drop(columns="uf")
+
+
+def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
+                covered_months: list[date], k: float = 3.0, q: float = 0.99) -> MonthScores:
+    """Every score of ``competencia`` from its aggregates: :func:`score_month`'s composition, step by step.
+
+    Differences are only in where the sums come from: the oscillation scores only the scored month's
+    rows (the other months are its medians' history), the per-capita attribution gets P_ej already
+    summed over the window, and the regional totals come from the municipal cube.
+    """
+    est = c.establishment[c.establishment["competencia"] <= competencia]
+    osc = scores.oscillation(est[["cnes", "alvo", "competencia", "quantidade", "valor"]], covered_months,
+                             only_months=[competencia])
+    est_now = est[est["competencia"] == competencia]
+    jumps = scores.jump_excess(est_now, osc)
+
+    mun = population_for(c.municipality[c.municipality["competencia"] <= competencia], population)
+    shares_now = c.month[["cnes", "municipio", "alvo", "competencia", "quantidade"]]
+    rate_scores = scores.municipal_rate_scores(mun[["municipio", "alvo", "competencia", "quantidade", "populacao"]], k=k)
+    now = pd.to_datetime(rate_scores["competencia"]).dt.date == competencia
+    eb = scores.attribute_to_establishments(rate_scores[now], c.window_shares)
+    eb = eb[eb["competencia"] == competencia]
+
+    mun_now = mun[mun["competencia"] == competencia]
+    excess = scores.municipal_excess(mun_now, q=q)
+    municipal = excess.merge(
+        rate_scores[now][["municipio", "alvo", "competencia", "taxa_eb", "limiar", "dif", "escore_municipal"]],
+        on=["municipio", "alvo", "competencia"], how="left")
+    exc_shares = scores.share_excess(excess, shares_now)
+
+    sih = est_now[est_now["sistema"] == "SIH"]
+    vpa = scores.value_per_admission(sih[["cnes", "alvo", "competencia", "valor", "n_aih"]])
+    vpa_long = vpa.assign(score=SCORE_VALOR_AIH)[["cnes", "alvo", "competencia", "score", "z_robusto", "reason"]]
+    vpa_long = vpa_long.rename(columns={"z_robusto": "value"})
+
+    long = pd.concat([osc, eb.assign(reason=None), vpa_long], ignore_index=True)
+    keys = ["cnes", "alvo", "competencia"]
+    parts = [(exc_shares, "excesso_per_capita"), (vpa, "excesso_preco"), (jumps, "excesso_salto")]
+    components = [name for _, name in parts]
+    by_target = pd.concat([df[keys + ["excesso_valor"]].rename(columns={"excesso_valor": name})
+                           for df, name in parts], ignore_index=True)
+    by_target = by_target.groupby(keys, as_index=False)[components].sum()
+    by_target["excesso_valor"] = by_target[components].sum(axis=1)
+    ranking, concentration = scores.provider_ranking(by_target[keys + ["excesso_valor"]], long)
+    candidates = _regional_spike_candidates(mun, est, osc, registry, competencia, covered_months)
+    spikes = scores.benign_flags(estabelecimentos=registry, oscilacao=candidates)
+    others = scores.benign_flags(estabelecimentos=registry, oscilacao=osc, mun_excess=excess,
+                                 excess_shares=exc_shares)
+    flags = pd.concat([spikes[spikes["flag"] == "pico_regional"], others[others["flag"] != "pico_regional"]],
+                      ignore_index=True)
+    return MonthScores(by_target, long, municipal, exc_shares, ranking, concentration, flags)
+
+
+def score_from_warehouse(warehouse, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
+                         covered_months: list[date], history_months: int = 12,
+                         k: float = 3.0, q: float = 0.99) -> tuple[MonthScores, ScoreCubes]:
+    """The DAG's scoring: :func:`cubes_from_warehouse` then :func:`score_cubes`; also returns the cubes."""
+    c = cubes_from_warehouse(warehouse, competencia, history_months)
+    return score_cubes(c, competencia, population, registry, covered_months, k=k, q=q), c
+
+
+def fact_sheet_cube(c: ScoreCubes) -> pd.DataFrame:
+    """The cube the fact sheets read: the scored month's finest cube, and the earlier months at
+    establishment level (municipio and uf empty): the sheets only draw those months' production series."""
+    month = c.month["competencia"].iloc[0] if len(c.month) else None
+    earlier = c.establishment[c.establishment["competencia"] != month].assign(municipio=None, uf=None)
+    cols = list(c.month.columns)
+    earlier = earlier.assign(**{col: None for col in cols if col not in earlier.columns})[cols]
+    return pd.concat([c.month, earlier], ignore_index=True) if len(earlier) else c.month

@@ -17,6 +17,7 @@ def oscillation(
     cube: pd.DataFrame,
     covered_months: Sequence[_dt.date],
     windows: Sequence[int] = (12, 6),
+    only_months: Sequence[_dt.date] | None = None,
 ) -> pd.DataFrame:
     """Oscillation of each establishment x target against its own recent past.
 
@@ -41,7 +42,10 @@ def oscillation(
     score in ``oscilacao_{quantidade|valor}_m{m}`` (for windows=(12, 6):
     oscilacao_quantidade_m12, oscilacao_valor_m12, oscilacao_quantidade_m6,
     oscilacao_valor_m6), rows sorted by cnes, alvo, competencia then score in
-    that order. Raises ValueError on duplicate cnes x alvo x competencia rows
+    that order. ``only_months``: score only the rows of these months (the
+    other rows are still the history of the medians); the result equals the
+    full result filtered to those months, at the memory of those rows only
+    (the scoring step scores one month out of 13). Raises ValueError on duplicate cnes x alvo x competencia rows
     (a cube is already aggregated: a duplicate means a month loaded twice).
     """
     _require(cube, ["cnes", "alvo", "competencia", *MEASURES], "cube")
@@ -69,6 +73,12 @@ def oscillation(
     skey = key[order]
     x = {meas: df[meas].to_numpy(float) for meas in MEASURES}
     sx = {meas: x[meas][order] for meas in MEASURES}
+    if only_months is not None:  # score these rows only; the lookup above still sees every row
+        rows = np.flatnonzero(np.isin(t, _month_index(only_months) if len(only_months) else []))
+        df, t, key = df.iloc[rows].reset_index(drop=True), t[rows], key[rows]
+        x = {meas: x[meas][rows] for meas in MEASURES}
+        if not len(rows):
+            return pd.DataFrame(columns=out_cols)
     uniq_t, inv_t = np.unique(t, return_inverse=True)
 
     blocks = []
