@@ -3,7 +3,8 @@
 Data (generated once, reused; git-ignored under ``data/bench/sus_national/``):
 
 * ``national/``: one competência at national shape, ``python -m vigia.sample_data sus --municipalities 5570
-  --sia-rows 50000000 --months 1 --sia-part-rows 10000000 --prior-cubes 36`` (SIH: 1/25 of SIA, so 2M);
+  --sia-rows 51000000 --months 1 --sia-part-rows 10000000 --prior-cubes 36`` (SIH: 1/25 of SIA, so 2M;
+  51M draws just over 50M SIA rows);
   the 36 prior cubes go into ``national/prior.duckdb`` (the warehouse the run starts from);
 * ``pandas/``: the same shape at ``--pandas-sia-rows`` (default 5,000,000) with 12 prior cubes, a size
   the pandas implementation can hold.
@@ -349,7 +350,7 @@ def compare(a: Path, b: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "bench" / "sus_national")
-    parser.add_argument("--sia-rows", type=int, default=50_000_000)
+    parser.add_argument("--sia-rows", type=int, default=51_000_000)
     parser.add_argument("--pandas-sia-rows", type=int, default=5_000_000)
     parser.add_argument("--municipalities", type=int, default=5570)
     parser.add_argument("--part-rows", type=int, default=10_000_000)

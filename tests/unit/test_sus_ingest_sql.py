@@ -329,3 +329,23 @@ def test_counts_per_broken_rule(tmp_path):
     (pa_file,) = [f for f in result["files"] if f["sistema"] == "SIA"]
     assert pa_file["bad"] == 3 == len(bad)
     assert pa_file["bad_by_rule"] == "municipio_residencia: 2; procedimento: 1; valor: 1"
+
+
+def test_each_distinct_value_is_checked_once_yet_every_bad_row_stays_on_its_own(tmp_path):
+    """SIA codes are checked per distinct value (ingest_sia's dictionaries); identical bad rows still
+    land in quarantine one by one with their row numbers, and a missing code is bad."""
+    landing = tmp_path / "landing"
+    land_fixtures(landing)
+    sia = pq.read_table(landing / "SIA" / "PAAC1606.parquet").to_pandas()
+    sia = pd.concat([sia.iloc[[0, 0, 0]], sia.iloc[3:]], ignore_index=True)  # rows 0, 1 and 2 identical
+    sia.loc[[0, 1, 2], "PA_CODUNI"] = "12AB"
+    sia.loc[5, "PA_UFMUN"] = None
+    sia.loc[6, "PA_MUNPCN"] = " 120040 "  # stripped, as the pandas reader does: a good row
+    pq.write_table(pa.Table.from_pandas(sia, preserve_index=False), landing / "SIA" / "PAAC1606.parquet")
+    result, good, bad = assert_equivalent(landing, JUNE, tmp_path / "out")
+    bad = bad.sort_values("linha")
+    assert bad["linha"].tolist() == [0, 1, 2, 5]
+    assert bad["problema"].tolist()[:3] == ["cnes '12AB' is not 7 digits"] * 3
+    assert bad["problema"].tolist()[3] == "municipio_estabelecimento '' is not 6 digits"
+    assert result["systems"]["SIA"]["quarantined"] == 4
+    assert (good["municipio_residencia"] == "120040").any()

@@ -11,29 +11,23 @@ Split of the work
 * File selection stays in :mod:`datasus` (:func:`select_landing_files` uses
   ``datasus.discover`` + ``datasus.select_files``; :func:`ingest_competencia`
   re-checks the window with ``parse_name`` + ``select_files``).
-* Reading (this module, :func:`register_sources`): the Parquet schema of every
-  file is read first; files are grouped by the name and DuckDB type of the
-  columns used, and each group is one ``read_parquet([...], union_by_name=true,
-  filename=true, file_row_number=true)``. Each source column is turned into
-  what ``datasus.read_raw`` + ``normalise`` hold: codes as stripped text, a code
-  stored as a number zero-padded back to its fixed width with ``lpad``
-  (``datasus.CODE_WIDTHS``), numbers as DOUBLE (a decimal comma tolerated, NaN
-  as missing). Grouping per type keeps the per-file semantics of the pandas
-  reader (one file with a numeric code column, another with a text one).
-* Normalising, the competência window and the problems: one SQL file per
-  system, ``include/sql/sus/normalise_sia.sql`` and ``normalise_sih.sql``,
-  whose ``problema`` column says in the words of ``datasus.code_problems``
-  what is wrong (NULL for a good row).
+* Reading: :mod:`vigia.sus.parquet_sources` groups the files by the stored
+  type of each column and gives the SQL that turns a column into what
+  ``datasus.read_raw`` + ``normalise`` hold.
+* SIA (tens of millions of rows a month): :mod:`vigia.sus.ingest_sia` checks
+  each distinct value of each code column once (dictionaries), then one pass
+  over the rows joins them to the dictionaries and sums the good rows to the
+  grain the cube needs (file, competência, CNES, procedure cut to the longest
+  target prefix, municipality of residence, age band: :func:`age_bands`,
+  :func:`prefix_length`); every bad row stays one row with its problem.
+* SIH (one AIH per row, a few million a month): ``normalise_sih.sql`` checks
+  each row, ``stage_sih.sql`` keeps them one each (the cube counts AIHs).
 
-One pass over the input per system: ``include/sql/sus/stage_production.sql`` wraps
-the normalisation and, in one GROUP BY, sums the good SIA rows to the grain the
-cube needs (file, competência, CNES, procedure cut to the longest target prefix,
-municipality of residence, age band: :func:`age_bands`, :func:`prefix_length`)
-while SIH rows (one AIH each) and every bad row stay one row each. The result
-lands in a temporary table that is small next to the input; the staged
-production, the quarantine, the per-file counts and the counts per broken rule
-are all read from it. The landed files are never read a second time, and the
-file paths reach DuckDB as list arguments of the relation API
+Either way the problems are in the words of ``datasus.code_problems`` and the
+result lands in the temporary table ``passagem`` (small next to the input), from
+which the staged production, the quarantine, the per-file counts and the counts
+per broken rule are all read. The rows of the landed files are read once, and
+the file paths reach DuckDB as list arguments of the relation API
 (``con.read_parquet(paths, ...)``), never inside SQL text.
 
 Only Parquet landings: a .csv or .dbc file raises :class:`datasus.DatasusFormatError`
@@ -49,16 +43,15 @@ from datetime import date
 from pathlib import Path
 
 from vigia import sql as sqlfiles
-from vigia.sus import datasus
+from vigia.sus import datasus, ingest_sia
+from vigia.sus.parquet_sources import register_sources
 from vigia.sus.cubes import PRODUCTION_COLUMNS
 
 log = logging.getLogger(__name__)
 
 SYSTEMS = ("SIA", "SIH")
-NORMALISE_SQL = {"SIA": "sus/normalise_sia.sql", "SIH": "sus/normalise_sih.sql"}
-STAGE_SQL = "sus/stage_production.sql"
-# systems staged row by row (one AIH per row: the cube counts n_aih); the others are summed
-ROW_BY_ROW = ("SIH",)
+NORMALISE_SQL = {"SIH": "sus/normalise_sih.sql"}
+STAGE_SQL = "sus/stage_sih.sql"
 PRODUCTION_TYPES = {
     "competencia": "DATE", "sistema": "VARCHAR", "cnes": "VARCHAR", "procedimento": "VARCHAR",
     "municipio_residencia": "VARCHAR", "idade": "INTEGER", "quantidade": "DOUBLE", "valor": "DOUBLE",
@@ -67,18 +60,6 @@ PRODUCTION_TYPES = {
 # columns of the quarantine file: the production columns, what locates the row, and the problem
 QUARANTINE_COLUMNS = PRODUCTION_COLUMNS + ["municipio_estabelecimento", "mes_processamento", "uf", "arquivo",
                                            "linha", "problema"]
-# source columns the SQL reads as numbers (DOUBLE); every other used column is read as text
-NUMBER_COLUMNS = {"SIA": ("PA_IDADE", "PA_QTDAPR", "PA_VALAPR"), "SIH": ("IDADE", "VAL_TOT")}
-
-# what str.strip() removes (ASCII whitespace), for DuckDB's trim(string, characters)
-_WS = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
-_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                  "UBIGINT", "UHUGEINT"}
-_FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
-
-
-def _q(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
 
 
 def connect(memory_limit: str = "4GB", threads: int | None = None):
@@ -140,113 +121,11 @@ def _window_files(system: str, files: Iterable, target: date) -> list[datasus.Da
     return chosen
 
 
-# ----------------------------------------------------------------------------- reading
-
-
-def _file_columns(con, path: str) -> dict[str, tuple[str, str]]:
-    """UPPER(stripped name) -> (name as stored, DuckDB type) of one Parquet file."""
-    rows = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [path]).fetchall()
-    out: dict[str, tuple[str, str]] = {}
-    for name, dtype, *_ in rows:
-        out.setdefault(str(name).strip().upper(), (str(name), str(dtype)))
-    return out
-
-
-def _text_expr(col: str, dtype: str, width: int | None) -> str:
-    """SQL for the text a CSV export of this column would hold (what datasus reads), stripped."""
-    c = _q(col)
-    base = dtype.split("(")[0].upper()
-    if base == "VARCHAR":
-        return f"trim({c}, {_WS})"
-    if base in _INTEGER_TYPES:
-        s = f"CAST({c} AS VARCHAR)"
-        return f"CASE WHEN {c} >= 0 AND length({s}) < {width} THEN lpad({s}, {width}, '0') ELSE {s} END" \
-            if width else s
-    if base in _FLOAT_TYPES:
-        whole = f"CAST(CAST({c} AS HUGEINT) AS VARCHAR)"
-        s = (f"CASE WHEN isnan({c}) THEN NULL WHEN isfinite({c}) AND {c} = trunc({c}) THEN {whole} "
-             f"ELSE CAST({c} AS VARCHAR) END")
-        if not width:
-            return f"CASE WHEN isnan({c}) THEN NULL ELSE CAST({c} AS VARCHAR) END"
-        return (f"CASE WHEN isfinite({c}) AND {c} >= 0 AND {c} = trunc({c}) AND length({whole}) < {width} "
-                f"THEN lpad({whole}, {width}, '0') ELSE {s} END")
-    if base == "BOOLEAN":
-        return f"CASE WHEN {c} THEN 'T' WHEN NOT {c} THEN 'F' END"
-    if base.startswith("TIMESTAMP"):
-        return f"strftime({c}, '%Y%m%d')"
-    return f"trim(CAST({c} AS VARCHAR), {_WS})"
-
-
-def _number_expr(col: str, dtype: str) -> str:
-    """SQL for the DOUBLE datasus._number makes of this column (NULL when missing or not a number)."""
-    c = _q(col)
-    base = dtype.split("(")[0].upper()
-    if base in _INTEGER_TYPES or base in _FLOAT_TYPES or base == "DECIMAL":
-        return f"nullif(CAST({c} AS DOUBLE), 'NaN'::DOUBLE)"
-    if base == "BOOLEAN":
-        return "CAST(NULL AS DOUBLE)"
-    t = f"replace(trim(CAST({c} AS VARCHAR), {_WS}), ',', '.')"
-    return f"nullif(CASE WHEN contains({t}, '_') THEN NULL ELSE TRY_CAST({t} AS DOUBLE) END, 'NaN'::DOUBLE)"
-
-
-def register_sources(con, system: str, files: list[datasus.DatasusFile]) -> None:
-    """Create the ``fonte`` view and the ``arquivos`` table the normalisation SQL of ``system`` reads."""
-    wanted = datasus.REQUIRED[system] + datasus.OPTIONAL[system]
-    numbers = NUMBER_COLUMNS[system]
-    groups: dict[tuple, list[str]] = {}
-    for f in files:
-        path = str(f.path.path) if f.path.protocol in ("", "file", "local") else str(f.path)
-        cols = _file_columns(con, path)
-        missing = [c for c in datasus.REQUIRED[system] if c not in cols]
-        if missing:
-            found = list(cols)
-            raise datasus.DatasusFormatError(
-                f"{f.name}: missing required column(s) {', '.join(missing)}; expected a "
-                f"{datasus.DESCRIPTION[system]} file with columns {', '.join(datasus.REQUIRED[system])}"
-                + (f" (optional: {', '.join(datasus.OPTIONAL[system])})" if datasus.OPTIONAL[system] else "")
-                + f"; found {len(found)} column(s): {', '.join(found[:20])}" + (" ..." if len(found) > 20 else ""))
-        key = tuple((c, *cols[c]) if c in cols else (c, None, None) for c in wanted)
-        groups.setdefault(key, []).append(path)
-
-    con.execute("CREATE OR REPLACE TEMP TABLE arquivos "
-                "(filename VARCHAR, arquivo VARCHAR, uf VARCHAR, mes_arquivo DATE)")
-    rows = [(str(f.path.path) if f.path.protocol in ("", "file", "local") else str(f.path), f.name, f.uf,
-             f.processing_month) for f in files]
-    if rows:
-        con.executemany("INSERT INTO arquivos VALUES (?, ?, ?, ?)", rows)
-
-    relation = None
-    for key, paths in groups.items():
-        exprs = ["filename", "file_row_number AS linha"]
-        for column, name, dtype in key:
-            if name is None:
-                expr = "CAST(NULL AS DOUBLE)" if column in numbers else "CAST(NULL AS VARCHAR)"
-            elif column in numbers:
-                expr = _number_expr(name, dtype)
-            else:
-                expr = _text_expr(name, dtype, datasus.CODE_WIDTHS.get(column))
-            exprs.append(f"{expr} AS {column}")
-        if system == "SIH":
-            has = dict((c, n) for c, n, _ in key)["COD_IDADE"] is not None
-            exprs.append(f"{'true' if has else 'false'} AS tem_cod_idade")
-        # the paths travel as a list argument of the relation API, never inside SQL text
-        part = con.read_parquet(paths, union_by_name=True, filename=True, file_row_number=True).project(
-            ", ".join(exprs))
-        relation = part if relation is None else relation.union(part)
-    if relation is None:  # no file: an empty source with the same columns
-        exprs = ["CAST(NULL AS VARCHAR) AS filename", "CAST(NULL AS BIGINT) AS linha"]
-        exprs += [f"CAST(NULL AS {'DOUBLE' if c in numbers else 'VARCHAR'}) AS {c}" for c in wanted]
-        if system == "SIH":
-            exprs.append("false AS tem_cod_idade")
-        relation = con.sql(f"SELECT {', '.join(exprs)} WHERE false")
-    relation.create_view("fonte", replace=True)
-
-
 def normalise_sql(system: str) -> str:
-    """The normalisation query of ``system`` for DuckDB ($competencia, $atraso)."""
+    """The row-level normalisation query of SIH for DuckDB ($competencia, $atraso); SIA: :mod:`ingest_sia`."""
     system = str(system).upper()
     if system not in NORMALISE_SQL:
-        raise ValueError(f"unknown system {system!r}; expected one of {', '.join(NORMALISE_SQL)}")
+        raise ValueError(f"no row-level normalisation query for {system!r}; expected one of {', '.join(NORMALISE_SQL)}")
     return sqlfiles.to_driver(sqlfiles.load(NORMALISE_SQL[system]), "duckdb")
 
 
@@ -254,15 +133,31 @@ def _params(system: str, target: date) -> dict:
     return {"competencia": target, "atraso": datasus.MAX_DELAY_MONTHS[system]}
 
 
-def normalised(con, system: str, landing_files: Iterable, competencia: date):
-    """The normalised rows + ``problema`` of one system and competência as a DuckDB relation (lazy).
+def _stage(con, system: str, files: list[datasus.DatasusFile], target: date, targets=None,
+           linha_a_linha: bool = False) -> None:
+    """Fill the temporary table ``passagem`` from ``files`` in one pass over their rows.
 
-    For inspection and tests; :func:`ingest_competencia` streams them to Parquet instead.
+    SIA: :func:`ingest_sia.stage` (distinct values checked once, good rows summed to the cube's grain).
+    SIH: ``normalise_sih.sql`` + ``stage_sih.sql``, one AIH per row (the cube counts them).
+    """
+    if system == "SIA":
+        ingest_sia.stage(con, files, target, prefix_length(targets), age_bands(targets), linha_a_linha=linha_a_linha)
+        return
+    if system not in SYSTEMS:
+        raise ValueError(f"unknown system {system!r}; expected one of {', '.join(SYSTEMS)}")
+    register_sources(con, system, files)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE passagem AS {stage_sql(system)}", _params(system, target))
+
+
+def normalised(con, system: str, landing_files: Iterable, competencia: date):
+    """The normalised rows + ``problema`` of one system and competência, one per landed row (a DuckDB
+    relation over the temporary table ``passagem``). For inspection and tests; :func:`ingest_competencia`
+    stages the same rows summed to the cube's grain instead.
     """
     system = str(system).upper()
     target = datasus._as_month(competencia)
-    register_sources(con, system, _window_files(system, landing_files, target))
-    return con.sql(normalise_sql(system), params=_params(system, target))
+    _stage(con, system, _window_files(system, landing_files, target), target, linha_a_linha=True)
+    return con.table("passagem").project(", ".join(QUARANTINE_COLUMNS))
 
 
 # ----------------------------------------------------------------------------- ingestion
@@ -300,7 +195,7 @@ def prefix_length(targets=None) -> int:
 
 
 def stage_sql(system: str) -> str:
-    """The single-pass query of ``system``: the normalisation as CTE ``normalizado`` + the staging GROUP BY."""
+    """The SIH staging query: ``normalise_sih.sql`` as CTE ``normalizado`` + ``stage_sih.sql``."""
     stage = sqlfiles.to_driver(sqlfiles.load(STAGE_SQL), "duckdb")
     return f"WITH normalizado AS (\n{normalise_sql(system)}\n)\n{stage}"
 
@@ -320,8 +215,8 @@ def ingest_competencia(landing_files: Mapping[str, list[Path]], competencia: dat
     """Normalise, check and stage SIA and SIH Parquet landings of one competência in one pass each.
 
     ``landing_files``: system -> files (e.g. :func:`select_landing_files`); files whose processing
-    month cannot hold the competência are skipped with a warning. Per system, ``stage_production.sql``
-    reads the files once into a temporary table (good SIA rows summed to the grain the cube needs,
+    month cannot hold the competência are skipped with a warning. Per system, :func:`_stage` reads
+    the files' rows once into a temporary table (good SIA rows summed to the grain the cube needs,
     SIH and bad rows one each), from which it writes, per system present:
 
     * ``out_dir/producao_<system>.parquet``: the good rows, ``cubes.PRODUCTION_COLUMNS`` + ``linhas``
@@ -350,23 +245,13 @@ def ingest_competencia(landing_files: Mapping[str, list[Path]], competencia: dat
     summary: list[dict] = []
     systems: dict[str, dict] = {}
     try:
-        import pandas as pd
-
-        con.register("faixas_idade_df", pd.DataFrame(age_bands(targets), columns=["idade", "faixa"]))
-        con.execute("CREATE OR REPLACE TEMP TABLE faixas_idade AS "
-                    "SELECT CAST(idade AS INTEGER) AS idade, CAST(faixa AS INTEGER) AS faixa FROM faixas_idade_df")
-        con.unregister("faixas_idade_df")
-        length = prefix_length(targets)
         for system, paths in landing_files.items():
             system = str(system).upper()
-            if system not in NORMALISE_SQL:
-                raise ValueError(f"unknown system {system!r}; expected one of {', '.join(NORMALISE_SQL)}")
+            if system not in SYSTEMS:
+                raise ValueError(f"unknown system {system!r}; expected one of {', '.join(SYSTEMS)}")
             started = time.perf_counter()
             files = _window_files(system, paths, target)
-            register_sources(con, system, files)
-            params = {**_params(system, target), "comprimento": length, "linha_a_linha": system in ROW_BY_ROW}
-            # the one pass over the landed files
-            con.execute(f"CREATE OR REPLACE TEMP TABLE passagem AS {stage_sql(system)}", params)
+            _stage(con, system, files, target, targets)  # the one pass over the landed files
 
             good_path, bad_path = out_dir / f"producao_{system}.parquet", out_dir / f"quarantine_{system}.parquet"
             typed = ", ".join(f"CAST({c} AS {PRODUCTION_TYPES[c]}) AS {c}" for c in PRODUCTION_COLUMNS)
