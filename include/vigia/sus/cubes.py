@@ -18,7 +18,7 @@ import pandas as pd
 
 from vigia import sql as sqlfiles
 from vigia.sus import targets as targets_mod
-from vigia.sus.geo import uf_of
+from vigia.sus.geo import ufs_of
 
 CUBE_SQL = "sus/cube_production.sql"
 PRODUCTION_COLUMNS = ["competencia", "sistema", "cnes", "procedimento", "municipio_residencia", "idade",
@@ -44,7 +44,7 @@ def build_cube(production_files: list[Path | str], competencia: date, targets: p
 
 def with_uf(cube: pd.DataFrame) -> pd.DataFrame:
     cube = cube.copy()
-    cube["uf"] = cube["municipio"].map(uf_of)
+    cube["uf"] = ufs_of(cube["municipio"]).to_numpy()
     cube["competencia"] = pd.to_datetime(cube["competencia"]).dt.date
     cube["n_aih"] = cube["n_aih"].astype("int64")
     return cube

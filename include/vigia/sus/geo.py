@@ -14,3 +14,12 @@ UF_BY_CODE = {
 def uf_of(municipio: str) -> str | None:
     """The UF (sigla) of a 6-digit IBGE municipality code, or None when the prefix is unknown."""
     return UF_BY_CODE.get(str(municipio)[:2])
+
+
+def ufs_of(municipios) -> "pd.Series":
+    """:func:`uf_of` for a pandas Series of municipality codes, vectorised (None where unknown)."""
+    import pandas as pd
+
+    codes = pd.Series(municipios)
+    out = codes.astype(str).str[:2].map(UF_BY_CODE)
+    return out.astype(object).where(out.notna(), None)

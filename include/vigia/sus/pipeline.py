@@ -22,7 +22,7 @@ from vigia import paths, runs
 from vigia.dq import DataQualityError, quarantine, validate
 from vigia.dq.results import record
 from vigia.sus import cubes, datasus, ingest_pandas, ingest_sql, quality, scoring, targets
-from vigia.sus.geo import uf_of
+from vigia.sus.geo import ufs_of
 from vigia.warehouse import PartitionWrite, Warehouse
 
 log = logging.getLogger(__name__)
@@ -334,7 +334,7 @@ def publish_scores(run: SusRun, warehouse: Warehouse) -> dict:
     ranking["flags"] = ranking["cnes"].map(flags_by_cnes)
     ranking["folha_de_fatos"] = ranking["cnes"].map(sheets)
     scores_out = r.scores.merge(registry[["cnes", "uf"]], on="cnes", how="left")
-    municipal = r.municipal.assign(uf=r.municipal["municipio"].map(uf_of))
+    municipal = r.municipal.assign(uf=ufs_of(r.municipal["municipio"]).to_numpy())
     part = {"competencia": run.competencia}
 
     def keep(df: pd.DataFrame, table_columns: list[str]) -> pd.DataFrame:
