@@ -20,8 +20,9 @@ Split of the work
   grain the cube needs (file, competência, CNES, procedure cut to the longest
   target prefix, municipality of residence, age band: :func:`age_bands`,
   :func:`prefix_length`); every bad row stays one row with its problem.
-* SIH (one AIH per row, a few million a month): ``normalise_sih.sql`` checks
-  each row, ``stage_sih.sql`` keeps them one each (the cube counts AIHs).
+* SIH (one AIH per row, a few million a month): :mod:`vigia.sus.ingest_sih`
+  checks each distinct value once too, and keeps the rows one each (the cube
+  counts AIHs).
 
 Either way the problems are in the words of ``datasus.code_problems`` and the
 result lands in the temporary table ``passagem`` (small next to the input), from
@@ -42,16 +43,12 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 
-from vigia import sql as sqlfiles
-from vigia.sus import datasus, ingest_sia
-from vigia.sus.parquet_sources import register_sources
+from vigia.sus import datasus, ingest_sia, ingest_sih
 from vigia.sus.cubes import PRODUCTION_COLUMNS
 
 log = logging.getLogger(__name__)
 
 SYSTEMS = ("SIA", "SIH")
-NORMALISE_SQL = {"SIH": "sus/normalise_sih.sql"}
-STAGE_SQL = "sus/stage_sih.sql"
 PRODUCTION_TYPES = {
     "competencia": "DATE", "sistema": "VARCHAR", "cnes": "VARCHAR", "procedimento": "VARCHAR",
     "municipio_residencia": "VARCHAR", "idade": "INTEGER", "quantidade": "DOUBLE", "valor": "DOUBLE",
@@ -121,32 +118,19 @@ def _window_files(system: str, files: Iterable, target: date) -> list[datasus.Da
     return chosen
 
 
-def normalise_sql(system: str) -> str:
-    """The row-level normalisation query of SIH for DuckDB ($competencia, $atraso); SIA: :mod:`ingest_sia`."""
-    system = str(system).upper()
-    if system not in NORMALISE_SQL:
-        raise ValueError(f"no row-level normalisation query for {system!r}; expected one of {', '.join(NORMALISE_SQL)}")
-    return sqlfiles.to_driver(sqlfiles.load(NORMALISE_SQL[system]), "duckdb")
-
-
-def _params(system: str, target: date) -> dict:
-    return {"competencia": target, "atraso": datasus.MAX_DELAY_MONTHS[system]}
-
-
 def _stage(con, system: str, files: list[datasus.DatasusFile], target: date, targets=None,
            linha_a_linha: bool = False) -> None:
     """Fill the temporary table ``passagem`` from ``files`` in one pass over their rows.
 
-    SIA: :func:`ingest_sia.stage` (distinct values checked once, good rows summed to the cube's grain).
-    SIH: ``normalise_sih.sql`` + ``stage_sih.sql``, one AIH per row (the cube counts them).
+    SIA: :func:`ingest_sia.stage` (good rows summed to the cube's grain unless ``linha_a_linha``);
+    SIH: :func:`ingest_sih.stage` (one AIH per row: the cube counts them).
     """
     if system == "SIA":
         ingest_sia.stage(con, files, target, prefix_length(targets), age_bands(targets), linha_a_linha=linha_a_linha)
-        return
-    if system not in SYSTEMS:
+    elif system == "SIH":
+        ingest_sih.stage(con, files, target)
+    else:
         raise ValueError(f"unknown system {system!r}; expected one of {', '.join(SYSTEMS)}")
-    register_sources(con, system, files)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE passagem AS {stage_sql(system)}", _params(system, target))
 
 
 def normalised(con, system: str, landing_files: Iterable, competencia: date):
@@ -192,12 +176,6 @@ def prefix_length(targets=None) -> int:
 
     codes = targets_mod.expand_codes(targets_mod.load() if targets is None else targets)
     return int(codes["comprimento"].max()) if len(codes) else 10
-
-
-def stage_sql(system: str) -> str:
-    """The SIH staging query: ``normalise_sih.sql`` as CTE ``normalizado`` + ``stage_sih.sql``."""
-    stage = sqlfiles.to_driver(sqlfiles.load(STAGE_SQL), "duckdb")
-    return f"WITH normalizado AS (\n{normalise_sql(system)}\n)\n{stage}"
 
 
 def rule_of(message: str) -> str:
@@ -299,6 +277,6 @@ def production_files(result: dict) -> list[Path]:
     return [Path(s["producao"]) for s in result["systems"].values()]
 
 
-__all__ = ["age_bands", "connect", "format_rules", "ingest_competencia", "normalise_sql", "normalised",
-           "prefix_length", "production_files", "register_sources", "rule_of", "select_landing_files", "stage_sql",
-           "NORMALISE_SQL", "PRODUCTION_TYPES", "QUARANTINE_COLUMNS", "STAGE_SQL"]
+__all__ = ["age_bands", "connect", "format_rules", "ingest_competencia", "normalised",
+           "prefix_length", "production_files", "rule_of", "select_landing_files", "PRODUCTION_TYPES",
+           "QUARANTINE_COLUMNS"]

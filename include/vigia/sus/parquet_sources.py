@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from vigia.sus import datasus
 
-NUMBER_COLUMNS = {"SIA": ("PA_IDADE", "PA_QTDAPR", "PA_VALAPR"), "SIH": ("IDADE", "VAL_TOT")}
-
 # what str.strip() removes (ASCII whitespace), for DuckDB's trim(string, characters)
 _WS = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -23,7 +21,8 @@ _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYI
 _FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
 
 
-def _q(name: str) -> str:
+def quote_identifier(name: str) -> str:
+    """A SQL identifier in double quotes (a column name as stored in a Parquet file)."""
     return '"' + str(name).replace('"', '""') + '"'
 
 
@@ -38,7 +37,7 @@ def _file_columns(con, path: str) -> dict[str, tuple[str, str]]:
 
 def text_expr(col: str, dtype: str, width: int | None) -> str:
     """SQL for the text a CSV export of this column would hold (what datasus reads), stripped."""
-    c = _q(col)
+    c = quote_identifier(col)
     base = dtype.split("(")[0].upper()
     if base == "VARCHAR":
         return f"trim({c}, {_WS})"
@@ -63,7 +62,7 @@ def text_expr(col: str, dtype: str, width: int | None) -> str:
 
 def number_expr(col: str, dtype: str) -> str:
     """SQL for the DOUBLE datasus._number makes of this column (NULL when missing or not a number)."""
-    c = _q(col)
+    c = quote_identifier(col)
     base = dtype.split("(")[0].upper()
     if base in _INTEGER_TYPES or base in _FLOAT_TYPES or base == "DECIMAL":
         return f"nullif(CAST({c} AS DOUBLE), 'NaN'::DOUBLE)"
@@ -114,34 +113,3 @@ def register_arquivos(con, files: list[datasus.DatasusFile]) -> None:
 def read_group(con, paths: list[str]):
     """One group's files as a DuckDB relation with ``filename`` and ``file_row_number``."""
     return con.read_parquet(paths, union_by_name=True, filename=True, file_row_number=True)
-
-
-def register_sources(con, system: str, files: list[datasus.DatasusFile]) -> None:
-    """Create the ``fonte`` view (every row, normalised columns) and the ``arquivos`` table of ``system``."""
-    wanted = datasus.REQUIRED[system] + datasus.OPTIONAL[system]
-    numbers = NUMBER_COLUMNS[system]
-    groups = file_groups(con, system, files)
-    register_arquivos(con, files)
-    relation = None
-    for key, paths in groups.items():
-        exprs = ["filename", "file_row_number AS linha"]
-        for column, name, dtype in key:
-            if name is None:
-                expr = "CAST(NULL AS DOUBLE)" if column in numbers else "CAST(NULL AS VARCHAR)"
-            elif column in numbers:
-                expr = number_expr(name, dtype)
-            else:
-                expr = text_expr(name, dtype, datasus.CODE_WIDTHS.get(column))
-            exprs.append(f"{expr} AS {column}")
-        if system == "SIH":
-            has = dict((c, n) for c, n, _ in key)["COD_IDADE"] is not None
-            exprs.append(f"{'true' if has else 'false'} AS tem_cod_idade")
-        part = read_group(con, paths).project(", ".join(exprs))
-        relation = part if relation is None else relation.union(part)
-    if relation is None:  # no file: an empty source with the same columns
-        exprs = ["CAST(NULL AS VARCHAR) AS filename", "CAST(NULL AS BIGINT) AS linha"]
-        exprs += [f"CAST(NULL AS {'DOUBLE' if c in numbers else 'VARCHAR'}) AS {c}" for c in wanted]
-        if system == "SIH":
-            exprs.append("false AS tem_cod_idade")
-        relation = con.sql(f"SELECT {', '.join(exprs)} WHERE false")
-    relation.create_view("fonte", replace=True)

@@ -1,0 +1,111 @@
+"""Dictionaries of the distinct raw values of landed DATASUS files, for the SQL ingestion.
+
+A month of SIA or SIH holds millions of rows but few distinct codes (thousands of CNES, 5,570
+municipalities, hundreds of procedures, ~100 ages, a handful of competências per file). The SQL
+ingestion (:mod:`vigia.sus.ingest_sia`, :mod:`vigia.sus.ingest_sih`) therefore normalises and checks
+each distinct value once, in a small table per column (a dictionary: raw value as stored -> text,
+problem), and the one pass over the rows joins each row to its dictionaries.
+
+* :func:`register_bruto`: the ``bruto`` view of one group of files (same stored types): arquivo_id
+  (DuckDB's ``file_index``: an integer is a cheaper join key than the file name), filename, linha,
+  the raw columns as stored under their aliases, numbers as DOUBLE and per-row texts.
+* :func:`register_codes`: one dictionary per fixed-width code column
+  (``include/sql/sus/dicionario_codigo.sql``).
+* :func:`register_dictionary`: any other dictionary, from the DISTINCT of some raw columns and a
+  system's SQL file (competência, age).
+
+The staging table both systems fill is ``passagem`` (columns :data:`PASSAGEM`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from vigia import sql as sqlfiles
+from vigia.sus import datasus
+from vigia.sus.parquet_sources import number_expr, quote_identifier, read_group, text_expr
+
+PASSAGEM = ("arquivo VARCHAR, uf VARCHAR, competencia DATE, sistema VARCHAR, cnes VARCHAR, procedimento VARCHAR, "
+            "municipio_residencia VARCHAR, idade INTEGER, linha BIGINT, problema VARCHAR, linhas BIGINT, "
+            "quantidade DOUBLE, valor DOUBLE, n_aih VARCHAR, municipio_estabelecimento VARCHAR, "
+            "mes_processamento DATE")
+CODE_SQL = "sus/dicionario_codigo.sql"
+
+
+def create_passagem(con) -> None:
+    """An empty staging table ``passagem``."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE passagem ({PASSAGEM})")
+
+
+def register_bruto(con, key: tuple, paths: list[str], raw: Mapping[str, str], numbers: Mapping[str, str],
+                   texts: Mapping[str, str] | None = None) -> dict[str, tuple[str, str]]:
+    """The ``bruto`` view of one group of files (``key``: parquet_sources.file_groups' key).
+
+    ``raw``: source column -> alias, kept as stored (an absent optional column is NULL text);
+    ``numbers``: source column -> alias, as DOUBLE (``number_expr``); ``texts``: source column -> alias,
+    as stripped text per row (``text_expr``; for columns with too many distinct values for a
+    dictionary). Returns source column -> (alias, DuckDB type as stored) of the ``raw`` columns.
+    """
+    texts = texts or {}
+    exprs, types = ["file_index AS arquivo_id", "filename", "file_row_number AS linha"], {}
+    for column, name, dtype in key:
+        if column in raw:
+            alias = raw[column]
+            exprs.append(f"CAST(NULL AS VARCHAR) AS {alias}" if name is None else f"{quote_identifier(name)} AS {alias}")
+            types[column] = (alias, "VARCHAR" if name is None else dtype)
+        elif column in numbers:
+            exprs.append(f"{number_expr(name, dtype)} AS {numbers[column]}")
+        elif column in texts:
+            expr = "CAST(NULL AS VARCHAR)" if name is None else text_expr(name, dtype, datasus.CODE_WIDTHS.get(column))
+            exprs.append(f"{expr} AS {texts[column]}")
+    read_group(con, paths).project(", ".join(exprs)).create_view("bruto", replace=True)
+    return types
+
+
+def text_of(types: Mapping[str, tuple[str, str]], column: str) -> str:
+    """SQL for the stripped text of a raw column of ``bruto`` (zero-padded to its width when numeric)."""
+    alias, dtype = types[column]
+    return text_expr(alias, dtype, datasus.CODE_WIDTHS.get(column))
+
+
+def number_of(types: Mapping[str, tuple[str, str]], column: str) -> str:
+    """SQL for the DOUBLE of a raw column of ``bruto`` (NULL when missing or not a number)."""
+    alias, dtype = types[column]
+    return number_expr(alias, dtype)
+
+
+def register_codes(con, types: Mapping[str, tuple[str, str]], codes: Sequence[tuple[str, str, str, int]],
+                   prefix: int | None = None) -> None:
+    """One dictionary per code column: ``codes`` = (table, source column, name in messages, digits).
+
+    ``dic_procedimento``'s ``chave`` keeps the first ``prefix`` digits (the cube's grain).
+    """
+    code_sql = sqlfiles.to_driver(sqlfiles.load(CODE_SQL), "duckdb")
+    for table, column, label, digits in codes:
+        alias = types[column][0]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE valores AS SELECT {alias} AS bruto, "
+                    f"{text_of(types, column)} AS texto FROM (SELECT DISTINCT {alias} FROM bruto)")
+        length = prefix if table == "dic_procedimento" and prefix else digits
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {code_sql}",
+                    {"coluna": label, "digitos": digits, "comprimento": length})
+    con.execute("DROP TABLE IF EXISTS valores")
+
+
+def register_dictionary(con, table: str, distinct: Sequence[str], derived: Mapping[str, str], sql_file: str,
+                        params: Mapping | None = None) -> None:
+    """``table`` = ``sql_file`` over ``valores``: the DISTINCT ``distinct`` columns of ``bruto`` (with
+    ``filename`` when arquivo_id is one of them) plus the ``derived`` alias -> SQL expressions on them."""
+    inner = ", ".join(distinct)
+    if "arquivo_id" in distinct:
+        inner = f"{inner}, any_value(filename) AS filename"
+    extra = "".join(f", {expr} AS {alias}" for alias, expr in derived.items())
+    outer = ", ".join(distinct) + (", filename" if "arquivo_id" in distinct else "")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE valores AS SELECT {outer}{extra} "
+                f"FROM (SELECT {inner} FROM bruto GROUP BY {', '.join(distinct)})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS "
+                + sqlfiles.to_driver(sqlfiles.load(sql_file), "duckdb"), dict(params or {}))
+    con.execute("DROP TABLE valores")
+
+
+__all__ = ["CODE_SQL", "PASSAGEM", "create_passagem", "number_of", "register_bruto", "register_codes",
+           "register_dictionary", "text_of"]
