@@ -18,28 +18,54 @@ import pandas as pd
 
 from vigia import sql as sqlfiles
 from vigia.sus import targets as targets_mod
-from vigia.sus.geo import ufs_of
+from vigia.sus.geo import UF_BY_CODE, ufs_of
 
 CUBE_SQL = "sus/cube_production.sql"
 PRODUCTION_COLUMNS = ["competencia", "sistema", "cnes", "procedimento", "municipio_residencia", "idade",
                       "quantidade", "valor", "n_aih"]
 
 
-def build_cube(production_files: list[Path | str], competencia: date, targets: pd.DataFrame,
-               memory_limit: str = "4GB", threads: int | None = None) -> pd.DataFrame:
-    """Run the cube SQL over Parquet files of normalised production in an in-memory DuckDB."""
+def _open(production_files: list[Path | str], targets: pd.DataFrame, memory_limit: str, threads: int | None):
+    """An in-memory DuckDB with the views the cube SQL reads: producao, alvos_codigos and ufs."""
     import duckdb
 
     con = duckdb.connect(config={"memory_limit": memory_limit, **({"threads": threads} if threads else {})})
+    files = [str(f) for f in production_files]
+    con.read_parquet(files, union_by_name=True).project(", ".join(PRODUCTION_COLUMNS)).create_view("producao")
+    con.register("alvos_codigos", targets_mod.expand_codes(targets))
+    con.register("ufs", pd.DataFrame(sorted(UF_BY_CODE.items()), columns=["codigo", "uf"]))
+    return con
+
+
+def build_cube(production_files: list[Path | str], competencia: date, targets: pd.DataFrame,
+               memory_limit: str = "4GB", threads: int | None = None) -> pd.DataFrame:
+    """Run the cube SQL over Parquet files of normalised production in an in-memory DuckDB."""
+    con = _open(production_files, targets, memory_limit, threads)
     try:
-        files = [str(f) for f in production_files]
-        con.read_parquet(files, union_by_name=True).project(", ".join(PRODUCTION_COLUMNS)).create_view("producao")
-        con.register("alvos_codigos", targets_mod.expand_codes(targets))
         sql = sqlfiles.to_driver(sqlfiles.load(CUBE_SQL), "duckdb")
         cube = con.execute(sql, {"competencia": competencia}).df()
     finally:
         con.close()
     return with_uf(cube)
+
+
+def write_cube(production_files: list[Path | str], competencia: date, targets: pd.DataFrame, path: Path | str,
+               memory_limit: str = "4GB", threads: int | None = None) -> dict:
+    """:func:`build_cube` written by DuckDB straight to the Parquet file ``path`` (same columns and rows,
+    ``uf`` from the municipality's first two digits): the cube never goes through pandas.
+
+    Returns ``{"cells", "targets"}``.
+    """
+    con = _open(production_files, targets, memory_limit, threads)
+    try:
+        sql = sqlfiles.to_driver(sqlfiles.load(CUBE_SQL), "duckdb")
+        con.execute(f"CREATE TEMP TABLE cubo AS {sql}", {"competencia": competencia})
+        con.sql("SELECT c.*, u.uf FROM cubo c LEFT JOIN ufs u ON u.codigo = substr(c.municipio, 1, 2) "
+                "ORDER BY c.alvo, c.cnes, c.municipio").write_parquet(str(path))
+        cells, n_targets = con.execute("SELECT count(*), count(DISTINCT alvo) FROM cubo").fetchone()
+    finally:
+        con.close()
+    return {"cells": int(cells), "targets": int(n_targets)}
 
 
 def with_uf(cube: pd.DataFrame) -> pd.DataFrame:

@@ -201,9 +201,7 @@ def gate_ingest(run: SusRun, warehouse: Warehouse, ufs: list[str]) -> dict:
 
 # --- cube ---------------------------------------------------------------------------
 def build_cube(run: SusRun, ufs: list[str]) -> dict:
-    cube = cubes.build_cube(production_files(run, ufs), run.competencia, targets.load())
-    cube.to_parquet(run.file("cube.parquet"), index=False)
-    return {"cells": len(cube), "targets": int(cube["alvo"].nunique())}
+    return cubes.write_cube(production_files(run, ufs), run.competencia, targets.load(), run.file("cube.parquet"))
 
 
 def gate_cube(run: SusRun, warehouse: Warehouse) -> dict:
