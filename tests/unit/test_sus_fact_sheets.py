@@ -13,6 +13,7 @@ import pytest
 
 from tests.unit.sus_sample import END, scored_month
 from vigia.sus import fact_sheets
+from vigia.sus.fact_sheets import charts, data
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
@@ -27,10 +28,23 @@ def mobile_sheet(scored):
     return p, page
 
 
+@pytest.fixture(scope="module")
+def sih_sheet(scored):
+    p = scored["planted"]["hospital_caro"]
+    page = fact_sheets.render(p["cnes"], p["alvo"], END, scored["cube"], scored["result"], scored["names"],
+                              scored["registry"])
+    return p, page
+
+
 def section(page: str, section_id: str) -> str:
     m = re.search(rf'<section id="{section_id}">(.*?)</section>', page, flags=re.S)
     assert m, f"section {section_id} missing"
     return m.group(1)
+
+
+def chart_texts(html_text: str) -> list[str]:
+    """The text drawn in the inline SVG charts (matplotlib writes it as <text> elements)."""
+    return [html.unescape(t) for t in re.findall(r"<text\b[^>]*>([^<]*)</text>", html_text)]
 
 
 def n_charts(page: str) -> int:
@@ -94,14 +108,46 @@ def test_text_is_escaped(scored):
     assert n_charts(page) >= 2
 
 
-def test_sih_sheet_shows_the_value_per_admission_chart(scored):
-    p = scored["planted"]["hospital_caro"]
-    page = fact_sheets.render(p["cnes"], p["alvo"], END, scored["cube"], scored["result"], scored["names"],
-                              scored["registry"])
+def test_sih_sheet_shows_the_value_per_admission_chart(sih_sheet):
+    _, page = sih_sheet
     aih = section(page, "valor-por-aih")
     assert n_charts(aih) == 1 and "este estabelecimento" in aih
     assert n_charts(page) == 3
     assert "mediana nacional" in section(page, "numeros")
+
+
+def test_charts_carry_the_sheet_numbers(mobile_sheet, sih_sheet, scored):
+    """The numbers drawn in the charts are the month's, computed here from the cube and the populations."""
+    cube, result = scored["cube"], scored["result"]
+    month = cube[pd.to_datetime(cube["competencia"]).dt.to_period("M") == pd.Period(END, "M")]
+    pops = result.municipal[pd.to_datetime(result.municipal["competencia"]).dt.to_period("M")
+                            == pd.Period(END, "M")].drop_duplicates("municipio")
+    p, page = mobile_sheet
+    rates = chart_texts(section(page, "taxas-municipais"))
+    q = month.loc[(month["alvo"] == p["alvo"]) & month["municipio"].isin(pops["municipio"]), "quantidade"].sum()
+    nacional = fact_sheets.fmt_num(q / pops["populacao"].sum() * 100_000, 2)
+    assert f"taxa nacional ({nacional})" in rates
+    assert f"Taxa nacional: {nacional} por 100 mil habitantes" in section(page, "taxas-municipais")
+    uf = dict(zip(pops["municipio"], pops["uf"]))
+    assert all(f"{m} ({uf[m]})" in rates for m in p["municipios"])  # the planted municipalities are on the axis
+    months = chart_texts(section(page, "serie-producao"))
+    assert [t for t in months if re.fullmatch(r"[a-z]{3}/\d\d", t)] == \
+        ["out/25", "nov/25", "dez/25", "jan/26", "fev/26", "mar/26", "abr/26", "mai/26", "jun/26", "jul/26",
+         "ago/26", "set/26", "out/26"]
+
+    p, page = sih_sheet
+    own = month[(month["cnes"] == p["cnes"]) & (month["alvo"] == p["alvo"])]
+    mean = fact_sheets.fmt_brl(own["valor"].sum() / own["n_aih"].sum())
+    assert f"este estabelecimento ({mean})" in chart_texts(section(page, "valor-por-aih"))
+    assert f'<td class="num">{mean}</td>' in section(page, "numeros")  # the table shows the same mean
+
+
+def test_summary_points_to_the_flags_section(mobile_sheet, sih_sheet):
+    for (_, page), number in ((mobile_sheet, 4), (sih_sheet, 5)):  # SIA sheets have no value-per-AIH section
+        assert f'<section id="sinalizacoes"><h2>{number}. ' in page
+        if "(ver seção" in section(page, "resumo"):
+            assert f"(ver seção {number})" in section(page, "resumo")
+    assert "(ver seção 4)" in section(mobile_sheet[1], "resumo")
 
 
 def test_select_top_picks_the_largest_excess_or_the_most_extreme_score(scored):
@@ -143,12 +189,29 @@ def test_render_top_writes_one_sheet_per_top_establishment(scored, tmp_path):
     assert "unidade_movel" in (tmp_path / f"2026-10_{mobile['cnes']}_{mobile['alvo']}.html").read_text("utf-8")
 
 
+def test_render_top_pages_are_the_pages_rendered_one_by_one(scored, tmp_path):
+    """render_top filters the month once for all its sheets: each page is still exactly render()'s."""
+    sel = fact_sheets.select_top(scored["result"], scored["cube"], top=10)
+    top = int(sel.loc[sel["alvo"].str.startswith("SIH"), "rank"].min())  # down to the first SIH sheet
+    paths = fact_sheets.render_top(scored["result"], scored["cube"], scored["names"], scored["registry"], tmp_path,
+                                   top=top)
+    assert len(paths) == top
+    sistemas = set()
+    for path in paths:
+        _, cnes, alvo = path.stem.split("_")
+        sistemas.add(alvo[:3])
+        alone = fact_sheets.render(cnes, alvo, END, scored["cube"], scored["result"], scored["names"],
+                                   scored["registry"])
+        assert path.read_text("utf-8") == alone, path.name
+    assert sistemas == {"SIA", "SIH"}
+
+
 def test_production_series_counts_absent_months_as_zero():
     cube = pd.DataFrame({
         "competencia": [date(2026, 1, 1), date(2026, 3, 1), date(2026, 4, 1), date(2026, 2, 1)],
         "cnes": ["1", "1", "1", "2"], "alvo": ["A"] * 4, "quantidade": [10.0, 30.0, 40.0, 5.0],
     })
-    s = fact_sheets._series(cube, "1", "A")
+    s = data.series(cube, "1", "A")
     assert list(s["quantidade"]) == [10.0, 0.0, 30.0, 40.0]
     assert s["mediana_anterior"].isna().iloc[0]
     assert list(s["mediana_anterior"].iloc[1:]) == [10.0, 5.0, 10.0]
@@ -172,8 +235,12 @@ def test_write_is_atomic_and_overwrites(tmp_path):
 
 
 def test_matplotlib_is_imported_only_inside_functions():
-    tree = ast.parse(Path(fact_sheets.__file__).read_text("utf-8"))
-    top_level = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
-    names = [a.name for n in top_level for a in n.names] + [n.module or "" for n in top_level
-                                                            if isinstance(n, ast.ImportFrom)]
-    assert not any(name.startswith("matplotlib") for name in names)
+    modules = sorted(Path(fact_sheets.__file__).parent.glob("*.py"))
+    assert {m.name for m in modules} >= {"__init__.py", "charts.py", "data.py", "page.py"}
+    for module in modules:
+        tree = ast.parse(module.read_text("utf-8"))
+        top_level = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        names = [a.name for n in top_level for a in n.names] + [n.module or "" for n in top_level
+                                                                if isinstance(n, ast.ImportFrom)]
+        assert not any(name.startswith("matplotlib") for name in names), module.name
+        assert len(module.read_text("utf-8").splitlines()) < 400, module.name
