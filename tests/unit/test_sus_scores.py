@@ -204,6 +204,11 @@ def test_municipal_rate_scores_rolling_sum_of_excess_over_k_times_brazil():
     assert list(out["escore_municipal"]) == [50.0, 50.0, 200.0, 220.0]
     # default window 12: May = 50+0+200+20 = 270
     assert municipal_rate_scores(mun)["escore_municipal"].iloc[-1] == 270.0
+    # only_months: the rows of those months, still summed over the earlier months' rows
+    some = municipal_rate_scores(mun, k=3.0, window=3, only_months=[month(3), month(4)])
+    assert list(some["competencia"]) == [month(3), month(4)]
+    assert list(some["escore_municipal"]) == [200.0, 220.0]
+    assert municipal_rate_scores(mun, only_months=[month(2)]).empty
 
 
 def test_municipal_rate_scores_computes_eb_when_missing():

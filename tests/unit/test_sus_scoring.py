@@ -86,7 +86,7 @@ def test_regional_spike_needs_the_region_itself_to_jump():
     osc = scores.oscillation(est[["cnes", "alvo", "competencia", "quantidade", "valor"]], months)
     osc = osc[osc["competencia"] == end]
     registry = cube[["cnes", "uf"]].drop_duplicates().assign(tp_unid="05")
-    candidates = _spike_candidates(cube, est, osc, registry, end, months)
+    candidates = _spike_candidates(cubes.by_municipality(cube), est, osc, registry, end, months)
     flags = scores.benign_flags(estabelecimentos=registry, oscilacao=candidates)
     flagged = set(flags.loc[flags["flag"] == "pico_regional", "cnes"])
     assert flagged == {"1000001", "1000002", "1000003"}

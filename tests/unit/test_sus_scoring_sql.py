@@ -1,22 +1,28 @@
 """The warehouse scoring path (SQL GROUP BYs, pandas on aggregates) equals the in-memory pandas path.
 
-``scoring.score_month`` (the whole finest cube of 13 months in pandas) is the oracle: the planted-anomaly
-tests run on it. Here the same generated months go into a real warehouse (DuckDB and PostgreSQL) and
-``scoring.score_from_warehouse`` must give the same seven tables: same rows, same order, same values
-(to floating-point summation order: the SQL sums money in another order than pandas).
+``scoring.score_month`` (the finest cube of 13 months in pandas, aggregated by ``cubes_from_frame``) is
+the oracle: the planted-anomaly tests run on it, and on this month it must reproduce the seven tables
+frozen in ``sus_scoring_golden/`` (the output of the pandas composition before score_month and
+score_cubes became one). Here the same generated months go into a real warehouse (DuckDB and
+PostgreSQL) and ``scoring.score_from_warehouse`` must give the same seven tables: same rows, same
+order, same values (to floating-point summation order: the SQL sums money in another order than pandas).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from tests.unit.sus_sample import END, MONTHS, scored_month
+from vigia.sus import __main__ as sus_cli
 from vigia.sus import pipeline, scores, scoring
 from vigia.warehouse import PartitionWrite
 
 TABLES = pipeline.MONTH_SCORE_TABLES
+GOLDEN = Path(__file__).parent / "sus_scoring_golden"  # score_month of `reference`, frozen at dd23c1e
 
 
 def assert_same(ref: pd.DataFrame, got: pd.DataFrame, name: str) -> None:
@@ -41,6 +47,7 @@ def reference(tmp_path_factory):
     landing = tmp_path_factory.mktemp("landing")
     out = scored_month(landing, municipalities=120, sia_rows_per_month=40_000, seed=7)
     out["population"] = datasus.read_population(landing)
+    out["landing"] = landing
     return out
 
 
@@ -61,11 +68,9 @@ def test_the_reference_month_is_not_trivial(reference):
     assert (r.scores["score"] == "taxa_per_capita_eb").sum() > 0
 
 
-def test_aggregates_in_pandas_give_the_reference(reference):
-    c = scoring.cubes_from_frame(reference["cube"], END)
-    got = scoring.score_cubes(c, END, reference["population"], reference["registry"], MONTHS)
+def test_score_month_reproduces_the_frozen_output(reference):
     for name in TABLES:
-        assert_same(getattr(reference["result"], name), getattr(got, name), name)
+        assert_same(pd.read_parquet(GOLDEN / f"{name}.parquet"), getattr(reference["result"], name), name)
 
 
 def test_sql_path_equals_the_pandas_path(reference, warehouse):
@@ -96,6 +101,20 @@ def test_fact_sheet_cube_keeps_the_month_and_the_series(reference, warehouse):
     want = cube[(cube["cnes"] == row["cnes"]) & (cube["alvo"] == alvo)].groupby("competencia")["quantidade"].sum()
     have = fs[(fs["cnes"] == row["cnes"]) & (fs["alvo"] == alvo)].groupby("competencia")["quantidade"].sum()
     assert have.to_dict() == want.to_dict()
+
+
+def test_on_demand_sheet_scores_from_the_warehouse(reference, warehouse_uri, warehouse, monkeypatch, tmp_path):
+    load_cubes(warehouse, reference["cube"])
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", warehouse_uri)
+    jump = reference["planted"]["salto_abrupto"]
+    path = sus_cli.sheet(jump["cnes"], jump["alvo"], f"{END:%Y-%m}", str(reference["landing"]), tmp_path / "s.html")
+    page = path.read_text(encoding="utf-8")
+    assert f"<title>Folha de fatos — CNES {jump['cnes']} — {jump['alvo']} — " in page
+    ranking = reference["result"].ranking
+    rank = int(ranking.loc[ranking["cnes"] == jump["cnes"], "rank"].item())
+    assert f"{rank}º de {len(ranking)}" in page  # the month scored as the DAG scores it
+    with pytest.raises(SystemExit, match="no cube for 2027-01"):
+        sus_cli.sheet(jump["cnes"], jump["alvo"], "2027-01", str(reference["landing"]), tmp_path / "x.html")
 
 
 def test_oscillation_of_some_months_equals_the_full_result_filtered():

@@ -1,8 +1,9 @@
 """Command line for auditors: ``python -m vigia.sus sheet --cnes C --alvo A --competencia YYYY-MM``.
 
 Renders the fact sheet of any establishment x target x competência on demand,
-from the cubes in the warehouse (``AIRFLOW_CONN_WAREHOUSE`` or the embedded
-default) and the population and CNES registry of the landing folder.
+scored like the DAG's score step does, from the cubes in the warehouse
+(``AIRFLOW_CONN_WAREHOUSE`` or the embedded default) and the population and
+CNES registry of the landing folder.
 """
 
 from __future__ import annotations
@@ -20,20 +21,23 @@ from vigia.sus.pipeline import default_landing
 from vigia.warehouse import open_warehouse
 
 
-def sheet(cnes: str, alvo: str, competencia: str, landing: str, out: Path | None) -> Path:
+def sheet(cnes: str, alvo: str, competencia: str, landing: str, out: Path | None,
+          history_months: int = 12) -> Path:
+    """Score ``competencia`` as the DAG's score step does (:func:`vigia.sus.scoring.score_from_warehouse`:
+    the GROUP BYs in the warehouse, pandas on aggregates) and write the sheet of ``cnes`` x ``alvo``."""
     month = runs.month_start(competencia)
     wh = open_warehouse(ConnectionSpec.from_uri(
         "warehouse", os.environ.get("AIRFLOW_CONN_WAREHOUSE") or default_uri("warehouse")))
-    start = runs.add_months(month, -12)
-    cube = wh.query_file("sus/cube_history.sql", {"inicio": start, "fim": month})
-    if cube.empty:
+    got = wh.query_file("sus/cube_months.sql", {"inicio": runs.add_months(month, -history_months), "fim": month})
+    covered = sorted({pd.Timestamp(m).date() for m in got["competencia"]})
+    if month not in covered:
         raise SystemExit(f"no cube for {competencia} in the warehouse: run sus_anomaly_scoring for it first")
-    cube["competencia"] = pd.to_datetime(cube["competencia"]).dt.date
     registry = datasus.read_competencia(landing, "CNES", month)
-    result = scoring.score_month(cube, month, datasus.read_population(landing), registry,
-                                 sorted(set(cube["competencia"])))
+    result, month_cubes = scoring.score_from_warehouse(wh, month, datasus.read_population(landing), registry,
+                                                       covered, history_months=history_months)
     tgt = targets.load()
-    html = fact_sheets.render(cnes, alvo, month, cube, result, dict(zip(tgt["alvo"], tgt["nome"])), registry)
+    html = fact_sheets.render(cnes, alvo, month, scoring.fact_sheet_cube(month_cubes), result,
+                              dict(zip(tgt["alvo"], tgt["nome"])), registry)
     out = out or paths.data_dir() / "reports" / "sus" / f"{month:%Y-%m}" / fact_sheets.file_name(month, cnes, alvo)
     return fact_sheets.write(out, html)
 

@@ -13,18 +13,18 @@ CNES registry. Output is every table the warehouse publishes for the month:
 * ``ranking`` and ``concentration``: the audit priority list;
 * ``flags``: benign explanations.
 
-Two entry points compute the same tables:
+The month is scored from aggregates only (:class:`ScoreCubes`): the establishment x target x month
+and municipality x target x month cubes of the window, the finest cube of the scored month only, and
+each establishment's production per municipality summed over the 12-month attribution window.
+:func:`score_cubes` composes ``vigia.sus.scores`` on them (every formula lives there). The cubes come
+from either side:
 
-* :func:`score_month` takes the whole finest cube of the 13 months in pandas (the in-memory
-  reference; tests, the on-demand command and the pandas baseline of the benchmark use it). At
-  national shape that is ~23M rows and a 12 GB peak.
-* :func:`score_from_warehouse` (the DAG's score step) lets the warehouse do the heavy GROUP BYs in
-  SQL (``include/sql/sus/score_*.sql``, DuckDB and PostgreSQL) and hands pandas only aggregates
-  (:class:`ScoreCubes`): the establishment x target x month and municipality x target x month cubes
-  of the window, the finest cube of the scored month only, and each establishment's production per
-  municipality summed over the 12-month attribution window. Every formula stays in
-  ``vigia.sus.scores``; the two paths agree to floating-point summation order (tested on both
-  databases).
+* :func:`score_from_warehouse` (the DAG's score step and the on-demand sheet) lets the warehouse run
+  the GROUP BYs (``include/sql/sus/score_*.sql``, DuckDB and PostgreSQL): :func:`cubes_from_warehouse`;
+* :func:`score_month` takes the finest cube of the 13 months in pandas (tests and the pandas baseline
+  of the benchmark): :func:`cubes_from_frame`.
+
+The two agree to floating-point summation order (tested on both databases).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from vigia import runs
@@ -71,73 +72,6 @@ def population_for(mun: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="ano")
 
 
-def _spike_candidates(cube, est, osc, registry, competencia, covered_months, limiar: float = 2.0):
-    """The oscillation rows that may make a regional spike: substantial producers (>= 10 units in
-    the month) of a UF x target whose total production itself jumped >= ``limiar`` x its 12-month
-    median. Sporadic producers double all the time; a campaign or an epidemic moves the region."""
-    regional = (cube.groupby(["uf", "alvo", "competencia"], as_index=False)[["quantidade", "valor"]].sum()
-                .rename(columns={"uf": "cnes"}))
-    reg_osc = scores.oscillation(regional, covered_months)
-    jumped = reg_osc[(reg_osc["competencia"] == competencia) & (reg_osc["score"] == "oscilacao_quantidade_m12")
-                     & (reg_osc["value"] >= limiar)].rename(columns={"cnes": "uf"})[["uf", "alvo"]]
-    substantial = est[(est["competencia"] == competencia) & (est["quantidade"] >= MIN_VOLUME_REGIONAL_SPIKE)]
-    out = osc.merge(substantial[["cnes", "alvo"]], on=["cnes", "alvo"], how="inner")
-    out = out.merge(registry[["cnes", "uf"]].drop_duplicates("cnes"), on="cnes", how="inner")
-    return out.merge(jumped, on=["uf", "alvo"], how="inner").drop(columns="uf")
-
-
-def score_month(cube: pd.DataFrame, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
-                covered_months: list[date], k: float = 3.0, q: float = 0.99) -> MonthScores:
-    """Every score of ``competencia`` from the cube of that month and the months before it."""
-    cube = cube[pd.to_datetime(cube["competencia"]).dt.date <= competencia]
-    est = cubes.by_establishment(cube)
-    osc = scores.oscillation(est[["cnes", "alvo", "competencia", "quantidade", "valor"]], covered_months)
-    osc = osc[osc["competencia"] == competencia]
-    jumps = scores.jump_excess(est[est["competencia"] == competencia], osc)
-
-    mun = population_for(cubes.by_municipality(cube), population)
-    shares = cube[["cnes", "municipio", "alvo", "competencia", "quantidade"]]
-    rate_scores = scores.municipal_rate_scores(mun[["municipio", "alvo", "competencia", "quantidade", "populacao"]], k=k)
-    # only the window ending at the scored month is attributed (the earlier windows are not published)
-    now = pd.to_datetime(rate_scores["competencia"]).dt.date == competencia
-    eb = scores.attribute_to_establishments(rate_scores[now], shares)
-    eb = eb[eb["competencia"] == competencia]
-
-    mun_now = mun[mun["competencia"] == competencia]
-    excess = scores.municipal_excess(mun_now, q=q)
-    municipal = excess.merge(
-        rate_scores[rate_scores["competencia"] == competencia][
-            ["municipio", "alvo", "competencia", "taxa_eb", "limiar", "dif", "escore_municipal"]],
-        on=["municipio", "alvo", "competencia"], how="left")
-    exc_shares = scores.share_excess(excess, shares[shares["competencia"] == competencia])
-
-    sih = est[(est["sistema"] == "SIH") & (est["competencia"] == competencia)]
-    vpa = scores.value_per_admission(sih[["cnes", "alvo", "competencia", "valor", "n_aih"]])
-    vpa_long = vpa.assign(score=SCORE_VALOR_AIH)[["cnes", "alvo", "competencia", "score", "z_robusto", "reason"]]
-    vpa_long = vpa_long.rename(columns={"z_robusto": "value"})
-
-    long = pd.concat([osc, eb.assign(reason=None), vpa_long], ignore_index=True)
-    # money: per-capita excess (SIA and SIH), the price excess of admissions above the 99% cutoff,
-    # and production above 3x the establishment's own 12-month median
-    keys = ["cnes", "alvo", "competencia"]
-    parts = [(exc_shares, "excesso_per_capita"), (vpa, "excesso_preco"), (jumps, "excesso_salto")]
-    components = [name for _, name in parts]
-    by_target = pd.concat([df[keys + ["excesso_valor"]].rename(columns={"excesso_valor": name})
-                           for df, name in parts], ignore_index=True)
-    by_target = by_target.groupby(keys, as_index=False)[components].sum()
-    by_target["excesso_valor"] = by_target[components].sum(axis=1)
-    ranking, concentration = scores.provider_ranking(by_target[keys + ["excesso_valor"]], long)
-    spikes = scores.benign_flags(estabelecimentos=registry,
-                                 oscilacao=_spike_candidates(cube, est, osc, registry, competencia, covered_months))
-    others = scores.benign_flags(estabelecimentos=registry, oscilacao=osc, mun_excess=excess,
-                                 excess_shares=exc_shares)
-    flags = pd.concat([spikes[spikes["flag"] == "pico_regional"], others[others["flag"] != "pico_regional"]],
-                      ignore_index=True)
-    return MonthScores(by_target, long, municipal, exc_shares, ranking, concentration, flags)
-
-
-# ----------------------------------------------------------------------------- aggregates path (warehouse)
-EST_KEYS = ["competencia", "cnes", "alvo", "sistema"]
 MUN_KEYS = ["competencia", "municipio", "uf", "alvo", "sistema"]
 
 
@@ -146,8 +80,10 @@ class ScoreCubes:
     """What the scoring of one month reads: aggregates only (see the module docstring).
 
     * ``month``: finest cube (establishment x municipality x target) of the scored month;
-    * ``establishment``: competencia, cnes, alvo, sistema, quantidade, valor, n_aih, every month;
-    * ``municipality``: competencia, municipio, uf, alvo, sistema, quantidade, valor, n_aih, every month;
+    * ``establishment``: competencia, cnes, alvo, sistema, quantidade, valor, n_aih, every month
+      (rows in any order);
+    * ``municipality``: competencia, municipio, uf, alvo, sistema, quantidade, valor, n_aih, every month
+      (rows sorted by those keys);
     * ``window_shares``: cnes, municipio, alvo, competencia (= the scored month), quantidade summed
       over the ``window`` months ending at the scored month (P_ej of
       :func:`vigia.sus.scores.attribute_to_establishments`).
@@ -159,7 +95,10 @@ class ScoreCubes:
 
 
 def _dates(df: pd.DataFrame) -> pd.DataFrame:
-    df["competencia"] = pd.to_datetime(df["competencia"]).dt.date
+    """``competencia`` as ``datetime.date`` (one conversion per distinct month, not per row)."""
+    codes, months = pd.factorize(df["competencia"], use_na_sentinel=False)
+    df["competencia"] = np.array([pd.Timestamp(m).date() if pd.notna(m) else None for m in months],
+                                 dtype=object)[codes]
     return df
 
 
@@ -169,7 +108,12 @@ def _sorted(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def cubes_from_warehouse(warehouse, competencia: date, history_months: int = 12, window: int = 12) -> ScoreCubes:
-    """The aggregates of ``competencia`` and the ``history_months`` before it, GROUP BYs run by the warehouse."""
+    """The aggregates of ``competencia`` and the ``history_months`` before it, GROUP BYs run by the warehouse.
+
+    The municipality cube and the window shares come in the pandas GROUP BY's order, as sums over
+    them (EB rates, cutoffs, shares) add in row order; the establishment cube's order is left as the
+    warehouse gives it: every score computed from it sorts its rows, and no sum runs across its rows.
+    """
     inicio = runs.add_months(competencia, -history_months)
     est = warehouse.query_file("sus/score_establishment_cube.sql", {"inicio": inicio, "fim": competencia})
     est["n_aih"] = est["n_aih"].astype("int64")
@@ -179,7 +123,7 @@ def cubes_from_warehouse(warehouse, competencia: date, history_months: int = 12,
     shares = warehouse.query_file("sus/score_window_shares.sql",
                                   {"inicio": runs.add_months(competencia, 1 - window), "fim": competencia})
     shares = _sorted(shares, ["cnes", "municipio", "alvo"]).assign(competencia=competencia)
-    return ScoreCubes(month, _sorted(_dates(est), EST_KEYS), _sorted(_dates(mun), MUN_KEYS), shares)
+    return ScoreCubes(month, _dates(est), _dates(_sorted(mun, MUN_KEYS)), shares)
 
 
 def cubes_from_frame(cube: pd.DataFrame, competencia: date, window: int = 12) -> ScoreCubes:
@@ -195,8 +139,11 @@ def cubes_from_frame(cube: pd.DataFrame, competencia: date, window: int = 12) ->
                       shares)
 
 
-def _regional_spike_candidates(mun, est, osc, registry, competencia, covered_months, limiar: float = 2.0):
-    """:func:`_spike_candidates` from the municipal cube (UF totals = sums of its municipalities)."""
+def _spike_candidates(mun, est, osc, registry, competencia, covered_months, limiar: float = 2.0):
+    """The oscillation rows that may make a regional spike: substantial producers (>= 10 units in
+    the month) of a UF x target whose total production itself jumped >= ``limiar`` x its 12-month
+    median. Sporadic producers double all the time; a campaign or an epidemic moves the region.
+    The UF totals are the sums of the municipal cube ``mun`` (municipality of residence)."""
     regional = (mun.groupby(["uf", "alvo", "competencia"], as_index=False)[["quantidade", "valor"]].sum()
                 .rename(columns={"uf": "cnes"}))
     reg_osc = scores.oscillation(regional, covered_months, only_months=[competencia])
@@ -210,11 +157,11 @@ def _regional_spike_candidates(mun, est, osc, registry, competencia, covered_mon
 
 def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
                 covered_months: list[date], k: float = 3.0, q: float = 0.99) -> MonthScores:
-    """Every score of ``competencia`` from its aggregates: :func:`score_month`'s composition, step by step.
+    """Every score of ``competencia`` from its aggregates.
 
-    Differences are only in where the sums come from: the oscillation scores only the scored month's
-    rows (the other months are its medians' history), the per-capita attribution gets P_ej already
-    summed over the window, and the regional totals come from the municipal cube.
+    The oscillation scores only the scored month's rows (the other months are its medians' history),
+    the per-capita attribution gets P_ej already summed over the window, and the regional totals of
+    the spike flag are sums of the municipal cube.
     """
     est = c.establishment[c.establishment["competencia"] <= competencia]
     osc = scores.oscillation(est[["cnes", "alvo", "competencia", "quantidade", "valor"]], covered_months,
@@ -224,15 +171,14 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
 
     mun = population_for(c.municipality[c.municipality["competencia"] <= competencia], population)
     shares_now = c.month[["cnes", "municipio", "alvo", "competencia", "quantidade"]]
-    rate_scores = scores.municipal_rate_scores(mun[["municipio", "alvo", "competencia", "quantidade", "populacao"]], k=k)
-    now = pd.to_datetime(rate_scores["competencia"]).dt.date == competencia
-    eb = scores.attribute_to_establishments(rate_scores[now], c.window_shares)
-    eb = eb[eb["competencia"] == competencia]
+    rate_scores = scores.municipal_rate_scores(mun[["municipio", "alvo", "competencia", "quantidade", "populacao"]],
+                                               k=k, only_months=[competencia])
+    eb = scores.attribute_to_establishments(rate_scores, c.window_shares)
 
     mun_now = mun[mun["competencia"] == competencia]
     excess = scores.municipal_excess(mun_now, q=q)
     municipal = excess.merge(
-        rate_scores[now][["municipio", "alvo", "competencia", "taxa_eb", "limiar", "dif", "escore_municipal"]],
+        rate_scores[["municipio", "alvo", "competencia", "taxa_eb", "limiar", "dif", "escore_municipal"]],
         on=["municipio", "alvo", "competencia"], how="left")
     exc_shares = scores.share_excess(excess, shares_now)
 
@@ -242,6 +188,8 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
     vpa_long = vpa_long.rename(columns={"z_robusto": "value"})
 
     long = pd.concat([osc, eb.assign(reason=None), vpa_long], ignore_index=True)
+    # money: per-capita excess (SIA and SIH), the price excess of admissions above the 99% cutoff,
+    # and production above 3x the establishment's own 12-month median
     keys = ["cnes", "alvo", "competencia"]
     parts = [(exc_shares, "excesso_per_capita"), (vpa, "excesso_preco"), (jumps, "excesso_salto")]
     components = [name for _, name in parts]
@@ -250,13 +198,20 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
     by_target = by_target.groupby(keys, as_index=False)[components].sum()
     by_target["excesso_valor"] = by_target[components].sum(axis=1)
     ranking, concentration = scores.provider_ranking(by_target[keys + ["excesso_valor"]], long)
-    candidates = _regional_spike_candidates(mun, est, osc, registry, competencia, covered_months)
+    candidates = _spike_candidates(mun, est, osc, registry, competencia, covered_months)
     spikes = scores.benign_flags(estabelecimentos=registry, oscilacao=candidates)
     others = scores.benign_flags(estabelecimentos=registry, oscilacao=osc, mun_excess=excess,
                                  excess_shares=exc_shares)
     flags = pd.concat([spikes[spikes["flag"] == "pico_regional"], others[others["flag"] != "pico_regional"]],
                       ignore_index=True)
     return MonthScores(by_target, long, municipal, exc_shares, ranking, concentration, flags)
+
+
+def score_month(cube: pd.DataFrame, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
+                covered_months: list[date], k: float = 3.0, q: float = 0.99) -> MonthScores:
+    """Every score of ``competencia`` from the finest cube of that month and the months before it."""
+    return score_cubes(cubes_from_frame(cube, competencia), competencia, population, registry, covered_months,
+                       k=k, q=q)
 
 
 def score_from_warehouse(warehouse, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,

@@ -7,7 +7,16 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from ._common import _MES, _aggregate_shares, _check_population, _month_dates, _month_index, _require, _with_month
+from ._common import (
+    _MES,
+    _aggregate_shares,
+    _check_population,
+    _month_dates,
+    _month_index,
+    _pack,
+    _require,
+    _with_month,
+)
 
 MIN_POSITIVE_RATES = 3
 
@@ -130,18 +139,25 @@ def share_excess(mun_excess: pd.DataFrame, shares: pd.DataFrame) -> pd.DataFrame
     """
     _require(mun_excess, ["municipio", "alvo", "competencia", "excesso_quantidade", "excesso_valor"], "mun_excess")
     out_cols = ["cnes", "municipio", "alvo", "competencia", "share", "excesso_quantidade", "excesso_valor"]
-    s = _aggregate_shares(shares)
+    s, keys = _aggregate_shares(shares)
     if s.empty or mun_excess.empty:
         return pd.DataFrame(columns=out_cols)
-    s["total"] = s.groupby(["municipio", "alvo", _MES], sort=False)["quantidade"].transform("sum")
+    base = int(s[_MES].min())
+    sizes = [len(keys["cnes"]), len(keys["municipio"]), len(keys["alvo"]), int(s[_MES].max()) - base + 1]
+    by_municipality = _pack([s["municipio"], s["alvo"], s[_MES] - base], sizes[1:])
+    s["total"] = s["quantidade"].groupby(by_municipality, sort=False).transform("sum")
     s = s[s["total"] > 0].copy()
     s["share"] = s["quantidade"] / s["total"]
     me = _with_month(mun_excess[["municipio", "alvo", "competencia", "excesso_quantidade", "excesso_valor"]])
     if me.duplicated(["municipio", "alvo", _MES]).any():
         raise ValueError("mun_excess com linhas duplicadas para municipio x alvo x competencia")
+    for col in ("municipio", "alvo"):  # the codes of the shares (-1: no production for it, matches nothing)
+        me[col] = keys[col].get_indexer(me[col])
     m = s.merge(me.drop(columns="competencia"), on=["municipio", "alvo", _MES], how="inner")
     m["excesso_quantidade"] = m["share"] * m["excesso_quantidade"].astype(float)
     m["excesso_valor"] = m["share"] * m["excesso_valor"].astype(float)
-    m = m.sort_values(["cnes", "municipio", "alvo", _MES], kind="stable")
+    m = m.iloc[np.argsort(_pack([m["cnes"], m["municipio"], m["alvo"], m[_MES] - base], sizes), kind="stable")]
+    for col in ("cnes", "municipio", "alvo"):
+        m[col] = keys[col].take(m[col].to_numpy()).array
     m["competencia"] = _month_dates(m[_MES].to_numpy())
     return m[out_cols].reset_index(drop=True)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ._common import _MES, _group_month_keys, _lookup, _month_dates, _month_index, _require, _with_month
+from ._common import _MES, _dense, _group_month_keys, _month_dates, _month_index, _require, _with_month
 
 MEASURES = ("quantidade", "valor")
 
@@ -57,25 +57,26 @@ def oscillation(
         return pd.DataFrame(columns=out_cols)
 
     df = _with_month(cube[["cnes", "alvo", "competencia", *MEASURES]]).reset_index(drop=True)
-    dup = df.duplicated(["cnes", "alvo", _MES])
+    # (cnes, alvo) as one integer that sorts as the pair of values (string keys are slow to group)
+    cnes_code, cnes_values = pd.factorize(df["cnes"], sort=True, use_na_sentinel=False)
+    alvo_code, alvo_values = pd.factorize(df["alvo"], sort=True, use_na_sentinel=False)
+    pair = cnes_code.astype(np.int64) * len(alvo_values) + alvo_code
+    t = df[_MES].to_numpy()
+    key = _group_month_keys(pd.factorize(pair)[0], t, max(windows))
+    dup = pd.Series(key).duplicated().to_numpy()
     if dup.any():
         first = df.loc[dup].iloc[0]
         raise ValueError(
             f"cube com linhas duplicadas para cnes x alvo x competencia, ex.: "
             f"{first['cnes']} {first['alvo']} {first['competencia']}"
         )
-    t = df[_MES].to_numpy()
-    g = df.groupby(["cnes", "alvo"], sort=False, dropna=False).ngroup().to_numpy(np.int64)
     covered = np.unique(_month_index(covered_months)) if len(covered_months) else np.array([], np.int64)
 
-    key = _group_month_keys(g, t, max(windows))
-    order = np.argsort(key, kind="stable")
-    skey = key[order]
     x = {meas: df[meas].to_numpy(float) for meas in MEASURES}
-    sx = {meas: x[meas][order] for meas in MEASURES}
-    if only_months is not None:  # score these rows only; the lookup above still sees every row
+    table = {meas: _dense(key, x[meas]) for meas in MEASURES}
+    if only_months is not None:  # score these rows only; the tables above still hold every row
         rows = np.flatnonzero(np.isin(t, _month_index(only_months) if len(only_months) else []))
-        df, t, key = df.iloc[rows].reset_index(drop=True), t[rows], key[rows]
+        pair, t, key = pair[rows], t[rows], key[rows]
         x = {meas: x[meas][rows] for meas in MEASURES}
         if not len(rows):
             return pd.DataFrame(columns=out_cols)
@@ -93,14 +94,15 @@ def oscillation(
         reason = reason_month[inv_t]
         query = key[:, None] - lags[None, :]
         for meas in MEASURES:
-            med = np.median(_lookup(skey, sx[meas], query), axis=1)
+            med = np.median(table[meas][query], axis=1)
             value = np.where(ok, (x[meas] + 1.0) / (med + 1.0), np.nan)
             blocks.append(pd.DataFrame({
-                "cnes": df["cnes"], "alvo": df["alvo"], _MES: t,
-                "score": f"oscilacao_{meas}_m{m}", "value": value, "reason": reason,
+                "_pair": pair, _MES: t, "score": f"oscilacao_{meas}_m{m}", "value": value, "reason": reason,
                 "_ord": len(blocks),
             }))
-    out = pd.concat(blocks, ignore_index=True).sort_values(["cnes", "alvo", _MES, "_ord"], kind="stable")
+    out = pd.concat(blocks, ignore_index=True).sort_values(["_pair", _MES, "_ord"], kind="stable")
+    out["cnes"] = cnes_values.take(out["_pair"].to_numpy() // len(alvo_values)).array
+    out["alvo"] = alvo_values.take(out["_pair"].to_numpy() % len(alvo_values)).array
     out["competencia"] = _month_dates(out[_MES].to_numpy())
     return out[out_cols].reset_index(drop=True)
 

@@ -3,6 +3,7 @@ k times the national rate, and its attribution to establishments."""
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,8 +15,10 @@ from ._common import (
     _check_population,
     _month_dates,
     _month_index,
+    _pack,
     _require,
     _trailing_sum,
+    _unpack,
     _with_month,
 )
 
@@ -115,7 +118,8 @@ def empirical_bayes_rates(
 # ----------------------------------------------------------------------------- municipal EB scores
 
 
-def municipal_rate_scores(mun: pd.DataFrame, k: float = 3.0, window: int = 12) -> pd.DataFrame:
+def municipal_rate_scores(mun: pd.DataFrame, k: float = 3.0, window: int = 12,
+                          only_months: Sequence[_dt.date] | None = None) -> pd.DataFrame:
     """Municipal score from EB-smoothed per-capita rates above k times the national rate.
 
     ``mun``: municipio, alvo, competencia, quantidade, populacao, and
@@ -132,7 +136,9 @@ def municipal_rate_scores(mun: pd.DataFrame, k: float = 3.0, window: int = 12) -
     summed over months.
 
     Returns municipio, alvo, competencia, taxa_eb, limiar, dif,
-    escore_municipal, sorted by municipio, alvo, competencia.
+    escore_municipal, sorted by municipio, alvo, competencia. ``only_months``:
+    return the rows of these months only (the other rows are still the history
+    of the sums; the scoring step scores one month out of 13).
     """
     _require(mun, ["municipio", "alvo", "competencia"], "mun")
     if window < 1:
@@ -148,8 +154,12 @@ def municipal_rate_scores(mun: pd.DataFrame, k: float = 3.0, window: int = 12) -
     df["limiar"] = k * df["taxa_brasil"].astype(float)
     df["dif"] = np.maximum(0.0, df["taxa_eb"].astype(float) - df["limiar"])
     g = df.groupby(["municipio", "alvo"], sort=False, dropna=False).ngroup().to_numpy(np.int64)
-    df["escore_municipal"] = _trailing_sum(g, df[_MES].to_numpy(), df["dif"].to_numpy(float), window)
-    df = df.sort_values(["municipio", "alvo", _MES], kind="stable")
+    rows = None if only_months is None else np.flatnonzero(
+        np.isin(df[_MES].to_numpy(), _month_index(only_months) if len(only_months) else []))
+    escore = _trailing_sum(g, df[_MES].to_numpy(), df["dif"].to_numpy(float), window, rows)
+    if rows is not None:
+        df = df.iloc[rows]
+    df = df.assign(escore_municipal=escore).sort_values(["municipio", "alvo", _MES], kind="stable")
     df["competencia"] = _month_dates(df[_MES].to_numpy())
     return df[out_cols].reset_index(drop=True)
 
@@ -186,29 +196,40 @@ def attribute_to_establishments(
     if window < 1:
         raise ValueError("window deve ser >= 1")
     out_cols = ["cnes", "alvo", "competencia", "score", "value"]
-    s = _aggregate_shares(shares)
+    s, keys = _aggregate_shares(shares)
     if s.empty or mun_scores.empty:
         return pd.DataFrame(columns=out_cols)
-    ms = _with_month(mun_scores[["municipio", "alvo", "competencia", "escore_municipal"]])[
-        ["municipio", "alvo", _MES, "escore_municipal"]
-    ]
+    ms = _with_month(mun_scores[["municipio", "alvo", "competencia", "escore_municipal"]])
+    # integer keys (see _aggregate_shares): municipio x alvo as one integer; -1 = no production for it
+    n_alvo, n_ma = len(keys["alvo"]), len(keys["municipio"]) * len(keys["alvo"])
+    mun_code, alvo_code = keys["municipio"].get_indexer(ms["municipio"]), keys["alvo"].get_indexer(ms["alvo"])
+    ms = pd.DataFrame({"_ma": np.where((mun_code >= 0) & (alvo_code >= 0), mun_code * n_alvo + alvo_code, -1),
+                       _MES: ms[_MES].to_numpy(), "escore_municipal": ms["escore_municipal"].to_numpy(float)})
+    s_ma = s["municipio"].to_numpy() * n_alvo + s["alvo"].to_numpy()
     # the window ending at each month t of mun_scores, one t at a time: production months t-window+1 .. t
     # of the municipalities scored at t (memory: one window, not window x every production month)
     parts = []
-    for t, scored in ms[["municipio", "alvo", _MES]].drop_duplicates().groupby(_MES, sort=True):
-        inside = s[(s[_MES] > t - window) & (s[_MES] <= t)]
-        inside = inside.merge(scored[["municipio", "alvo"]], on=["municipio", "alvo"])
+    for t, scored in ms.groupby(_MES, sort=True):
+        inside = s[(s[_MES] > t - window) & (s[_MES] <= t) & np.isin(s_ma, scored["_ma"].to_numpy())]
         if len(inside):
-            part = inside.groupby(["cnes", "municipio", "alvo"], as_index=False, sort=False)["quantidade"].sum()
-            parts.append(part.assign(**{_MES: t}))
+            p_ej = inside["quantidade"].groupby(
+                inside["cnes"].to_numpy() * n_ma + s_ma[inside.index.to_numpy()], sort=False).sum()
+            parts.append(pd.DataFrame({"_cma": p_ej.index.to_numpy(), _MES: t, "quantidade": p_ej.to_numpy()}))
     if not parts:
         return pd.DataFrame(columns=out_cols)
-    win = pd.concat(parts, ignore_index=True)[["cnes", "municipio", "alvo", _MES, "quantidade"]]
-    win["total"] = win.groupby(["municipio", "alvo", _MES], sort=False)["quantidade"].transform("sum")
-    win = win[win["total"] > 0]
-    win = win.merge(ms, on=["municipio", "alvo", _MES], how="inner")
-    win["value"] = win["quantidade"] / win["total"] * win["escore_municipal"].astype(float)
-    out = win.groupby(["cnes", "alvo", _MES], as_index=False, sort=True)["value"].sum()
-    out["competencia"] = _month_dates(out[_MES].to_numpy())
-    out["score"] = "taxa_per_capita_eb"
-    return out[out_cols].reset_index(drop=True)
+    win = pd.concat(parts, ignore_index=True)
+    ma = win["_cma"].to_numpy() % n_ma
+    base = int(win[_MES].min())
+    span = int(win[_MES].max()) - base + 1
+    win["_ma"] = ma
+    win["total"] = win["quantidade"].groupby(_pack([ma, win[_MES] - base], [n_ma, span]), sort=False).transform("sum")
+    win = win[win["total"].to_numpy() > 0]
+    win = win.merge(ms, on=["_ma", _MES], how="inner")
+    value = win["quantidade"] / win["total"] * win["escore_municipal"]
+    cnes, alvo = win["_cma"].to_numpy() // n_ma, win["_ma"].to_numpy() % n_alvo
+    out = value.groupby(_pack([cnes, alvo, win[_MES] - base], [len(keys["cnes"]), n_alvo, span]), sort=True).sum()
+    cnes, alvo, mes = _unpack(out.index.to_numpy(), [len(keys["cnes"]), n_alvo, span])
+    return pd.DataFrame({
+        "cnes": keys["cnes"].take(cnes).array, "alvo": keys["alvo"].take(alvo).array,
+        "competencia": _month_dates(mes + base), "score": "taxa_per_capita_eb", "value": out.to_numpy(),
+    })[out_cols]
