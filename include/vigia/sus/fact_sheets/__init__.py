@@ -2,7 +2,7 @@
 
 An auditor opening a sheet sees, for one CNES, one mining target and one
 competência, the numbers behind every score the month produced
-(:func:`vigia.sus.scoring.score_month`) and its charts (:mod:`.charts`):
+(:mod:`vigia.sus.scoring`) and its charts (:mod:`.charts`):
 municipal rates, the production series and, for SIH targets, the value per
 admission. The page carries no external resource, escapes every text value,
 formats numbers the Brazilian way (``R$ 1.234,56``) and says, prominently,
@@ -39,8 +39,8 @@ def render(cnes: str, alvo: str, competencia: date, cube: pd.DataFrame, result: 
     """The fact sheet of ``cnes`` x ``alvo`` x ``competencia`` as one self-contained HTML page.
 
     ``cube``: the finest cube (competencia, cnes, municipio, uf, alvo, sistema,
-    quantidade, valor, n_aih) of the month and the months before it, as given
-    to ``score_month``; ``result``: that month's :class:`MonthScores`;
+    quantidade, valor, n_aih) of the month, and the months before it at least per
+    establishment (:func:`vigia.sus.scoring.fact_sheet_cube`); ``result``: that month's :class:`MonthScores`;
     ``target_names``: alvo -> nome; ``registry``: CNES registry (cnes,
     municipio, tp_unid, uf[, competencia]) for the establishment's own
     municipality and unit type. For many sheets of a month, :func:`render_top`
