@@ -110,9 +110,11 @@ def _sorted(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def cubes_from_warehouse(warehouse, competencia: date, history_months: int = 12, window: int = 12) -> ScoreCubes:
     """The aggregates of ``competencia`` and the ``history_months`` before it, GROUP BYs run by the warehouse.
 
-    The municipality cube and the window shares come in the pandas GROUP BY's order, as sums over
-    them (EB rates, cutoffs, shares) add in row order; the establishment cube's order is left as the
-    warehouse gives it: every score computed from it sorts its rows, and no sum runs across its rows.
+    The municipality cube comes in the pandas GROUP BY's order, as sums over it (EB rates, cutoffs)
+    add in row order. The establishment cube and the window shares (one row per cnes x municipio x
+    alvo) keep the warehouse's order: the scores computed from them sort their rows, and the only
+    sums across their rows (a municipality's production over its establishments) differ by the
+    order of floating-point additions alone (~1e-16 relative; the tests compare at 1e-9).
     """
     inicio = runs.add_months(competencia, -history_months)
     est = warehouse.query_file("sus/score_establishment_cube.sql", {"inicio": inicio, "fim": competencia})
@@ -122,7 +124,7 @@ def cubes_from_warehouse(warehouse, competencia: date, history_months: int = 12,
     month = _dates(warehouse.query_file("sus/cube_history.sql", {"inicio": competencia, "fim": competencia}))
     shares = warehouse.query_file("sus/score_window_shares.sql",
                                   {"inicio": runs.add_months(competencia, 1 - window), "fim": competencia})
-    shares = _sorted(shares, ["cnes", "municipio", "alvo"]).assign(competencia=competencia)
+    shares = shares.assign(competencia=competencia)
     return ScoreCubes(month, _dates(est), _dates(_sorted(mun, MUN_KEYS)), shares)
 
 
