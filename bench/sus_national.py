@@ -36,7 +36,8 @@ Targets (issue 3): (b) wall <= 3x (a), (b) peak <= 6 GB, pandas / Vigia >= 10x.
 
 (b) and (d) also report each step's own peak RSS (``step_peak_rss_mb``, sampled inside the child). The score
 step reads aggregates computed by the warehouse (``vigia.sus.scoring.score_from_warehouse``); (c)
-keeps ``scoring.score_month`` on the whole 13-month cube, which needed ~12 GB at national shape.
+gives ``scoring.score_month`` the whole 13-month cube, from which pandas computes the same aggregates
+(``scoring.cubes_from_frame``) before the same formulas: a size pandas can hold, not national shape.
 A child whose process tree passes ``--kill-above-gb`` (default 7.5) is killed and reported as such.
 """
 
