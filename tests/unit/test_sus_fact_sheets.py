@@ -13,7 +13,7 @@ import pytest
 
 from tests.unit.sus_sample import END, scored_month
 from vigia.sus import fact_sheets
-from vigia.sus.fact_sheets import charts, data
+from vigia.sus.fact_sheets import data
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
