@@ -75,19 +75,20 @@ def number_of(types: Mapping[str, tuple[str, str]], column: str) -> str:
 
 
 def register_codes(con, types: Mapping[str, tuple[str, str]], codes: Sequence[tuple[str, str, str, int]],
-                   prefix: int | None = None) -> None:
+                   chave: Mapping[str, int] | None = None) -> None:
     """One dictionary per code column: ``codes`` = (table, source column, name in messages, digits).
 
-    ``dic_procedimento``'s ``chave`` keeps the first ``prefix`` digits (the cube's grain).
+    A dictionary's ``chave`` keeps the first ``chave[table]`` characters of the text (e.g. the
+    procedure cut to the cube's grain), the whole code for a table not in ``chave``.
     """
     code_sql = sqlfiles.to_driver(sqlfiles.load(CODE_SQL), "duckdb")
+    chave = chave or {}
     for table, column, label, digits in codes:
         alias = types[column][0]
         con.execute(f"CREATE OR REPLACE TEMP TABLE valores AS SELECT {alias} AS bruto, "
                     f"{text_of(types, column)} AS texto FROM (SELECT DISTINCT {alias} FROM bruto)")
-        length = prefix if table == "dic_procedimento" and prefix else digits
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {code_sql}",
-                    {"coluna": label, "digitos": digits, "comprimento": length})
+                    {"coluna": label, "digitos": digits, "comprimento": chave.get(table, digits)})
     con.execute("DROP TABLE IF EXISTS valores")
 
 

@@ -51,7 +51,7 @@ def register_age_bands(con, bands: list[tuple[int, int]]) -> None:
 
 def _register_dictionaries(con, types: dict, competencia: date, prefix: int) -> None:
     """The dictionaries of one group's ``bruto``: one small DISTINCT per column, checked once."""
-    register_codes(con, types, CODES, prefix)
+    register_codes(con, types, CODES, chave={"dic_procedimento": prefix})
     register_dictionary(con, "dic_idade", ["idade_bruto"], {"numero": number_of(types, "PA_IDADE")},
                         "sus/sia_dicionario_idade.sql")
     register_dictionary(con, "dic_competencia", ["arquivo_id", "cmp_bruto", "mvm_bruto"],
