@@ -87,6 +87,14 @@ def test_oscillation_on_a_13_month_series():
 
     # B has no past rows in covered months: median of twelve zeros = 0 -> (5+1)/(0+1) = 6 (no leak from A)
     assert value_of(out, cnes="B", score="oscilacao_quantidade_m12")["value"] == pytest.approx(6.0)
+    # ... and without an established line (count median 0 < 5 units) the score keeps its value, says why
+    # it stays out of the ranking, on the count and on the value alike
+    for score in ("oscilacao_quantidade_m12", "oscilacao_valor_m12"):
+        assert value_of(out, cnes="B", score=score)["reason"] == \
+            "sem base: mediana de 12 meses = 0 unidade(s) < 5; fora do ranking"
+    assert value_of(out, cnes="B", score="oscilacao_valor_m6")["value"] == pytest.approx(6.0)
+    # A in Jul/2023, m6: count median 30 >= 5 -> ranked, no reason
+    assert pd.isna(value_of(out, cnes="A", competencia=month(6), score="oscilacao_valor_m6")["reason"])
     assert isinstance(out["competencia"].iloc[0], date)
 
 
@@ -386,6 +394,23 @@ def test_provider_ranking_and_concentration():
     assert c.loc[feb, "participacao_top2"] == 1.0
     assert list(conc.columns) == ["competencia", "excesso_total", "n_com_excesso",
                                   "participacao_top2", "participacao_top5"]
+
+
+def test_provider_ranking_leaves_scores_with_a_reason_out_of_the_percentiles():
+    jan = month(12)
+    excess = pd.DataFrame([dict(cnes="A", alvo="X", competencia=jan, excesso_valor=0.0)])
+    scores_long = pd.DataFrame([
+        dict(cnes="A", alvo="X", competencia=jan, score="s1", value=2.0, reason=None),
+        dict(cnes="B", alvo="X", competencia=jan, score="s1", value=4.0, reason=None),
+        # C's ratio is the highest, but it has no baseline: it must not push A and B down
+        dict(cnes="C", alvo="X", competencia=jan, score="s1", value=900.0,
+             reason="sem base: mediana de 12 meses = 0 unidade(s) < 5; fora do ranking"),
+    ])
+    ranking, _ = provider_ranking(excess, scores_long)
+    r = ranking.set_index("cnes")
+    # s1 among A 2, B 4 only: .5, 1 ; C has no ranked score and no excess row: not in the ranking
+    assert r.loc["B", "escore_maximo"] == 1.0 and r.loc["A", "escore_maximo"] == 0.5
+    assert list(ranking.sort_values("rank_escore")["cnes"]) == ["B", "A"]
 
 
 # ----------------------------------------------------------------------------- benign flags

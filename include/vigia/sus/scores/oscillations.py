@@ -11,6 +11,8 @@ import pandas as pd
 from ._common import _MES, _dense, _group_month_keys, _month_dates, _month_index, _require, _with_month
 
 MEASURES = ("quantidade", "valor")
+# an oscillation ranks only against an established production line: a median of at least this many units
+MIN_MEDIAN_RANKED = 5.0
 
 
 def oscillation(
@@ -18,6 +20,7 @@ def oscillation(
     covered_months: Sequence[_dt.date],
     windows: Sequence[int] = (12, 6),
     only_months: Sequence[_dt.date] | None = None,
+    min_median: float = MIN_MEDIAN_RANKED,
 ) -> pd.DataFrame:
     """Oscillation of each establishment x target against its own recent past.
 
@@ -37,6 +40,15 @@ def oscillation(
     If any of the m previous months is NOT in ``covered_months`` the score is
     not computed: value = NaN and reason =
     ``"sem histórico: k de m meses anteriores disponíveis"``.
+
+    When the median of the COUNT over the window is below ``min_median`` units
+    (default 5, the same floor as :func:`jump_excess`), the score is computed
+    but carries the reason ``"sem base: mediana de m meses = x unidade(s) < 5;
+    fora do ranking"`` on both measures: the ratio then measures how new the
+    production line is, not how much it changed (2 admissions after a year of
+    none score 3 on the count and tens of thousands on the value), and
+    :func:`provider_ranking` leaves scores with a reason out of its
+    percentiles. The value stays in the output for the auditor to read.
 
     Returns long format: cnes, alvo, competencia, score, value, reason, with
     score in ``oscilacao_{quantidade|valor}_m{m}`` (for windows=(12, 6):
@@ -93,9 +105,11 @@ def oscillation(
         ok = (n_cov_month == m)[inv_t]
         reason = reason_month[inv_t]
         query = key[:, None] - lags[None, :]
+        medians = {meas: np.median(table[meas][query], axis=1) for meas in MEASURES}
+        reason = np.where(ok & (medians["quantidade"] < min_median),
+                          _no_baseline(medians["quantidade"], m, min_median), reason)
         for meas in MEASURES:
-            med = np.median(table[meas][query], axis=1)
-            value = np.where(ok, (x[meas] + 1.0) / (med + 1.0), np.nan)
+            value = np.where(ok, (x[meas] + 1.0) / (medians[meas] + 1.0), np.nan)
             blocks.append(pd.DataFrame({
                 "_pair": pair, _MES: t, "score": f"oscilacao_{meas}_m{m}", "value": value, "reason": reason,
                 "_ord": len(blocks),
@@ -105,6 +119,15 @@ def oscillation(
     out["alvo"] = alvo_values.take(out["_pair"].to_numpy() % len(alvo_values)).array
     out["competencia"] = _month_dates(out[_MES].to_numpy())
     return out[out_cols].reset_index(drop=True)
+
+
+def _no_baseline(median: np.ndarray, m: int, min_median: float) -> np.ndarray:
+    """The reason of a score without an established production line, one string per row (formatted
+    once per distinct median: counts have few)."""
+    codes, values = pd.factorize(median)
+    texts = np.array([f"sem base: mediana de {m} meses = {v:g} unidade(s) < {min_median:g}; fora do ranking"
+                      for v in values], dtype=object)
+    return texts[codes]
 
 
 def jump_excess(cube: pd.DataFrame, osc: pd.DataFrame, k: float = 3.0, min_median: float = 5.0) -> pd.DataFrame:

@@ -20,7 +20,9 @@ def provider_ranking(
     of ``share_excess``; extra columns such as municipio are summed over).
     ``scores_long``: cnes, alvo, competencia, score, value (long outputs of
     ``oscillation``, ``attribute_to_establishments``...; for every score a
-    HIGHER value is MORE suspicious; NaN values are ignored).
+    HIGHER value is MORE suspicious; NaN values are ignored, and so are values
+    that carry a ``reason`` when that column is present: an oscillation
+    without an established production line, see ``oscillation``).
 
     Per cnes x competencia::
 
@@ -37,8 +39,8 @@ def provider_ranking(
     escore_combinado (NaN last), then by cnes for a deterministic order.
     rank_escore: 1 = highest escore_maximo, ties broken by excesso_valor, then
     cnes: it surfaces anomalies that carry no excess estimate (a sudden jump). The
-    universe is the union of establishments in both inputs (excesso_valor 0
-    when absent from ``excess_by_cnes``).
+    universe is the establishments of ``excess_by_cnes`` and those with a ranked
+    score (excesso_valor 0 when absent from ``excess_by_cnes``).
 
     Concentration per competencia::
 
@@ -62,7 +64,10 @@ def provider_ranking(
     tot = ex.groupby(["cnes", _MES], as_index=False, sort=False)["excesso_valor"].sum()
 
     sc = _with_month(scores_long[["cnes", "competencia", "score", "value"]])
-    sc = sc[sc["value"].notna()]
+    ranked = scores_long["value"].notna()
+    if "reason" in scores_long.columns:
+        ranked &= scores_long["reason"].isna()
+    sc = sc[ranked.to_numpy()]
     sc = sc.assign(value=sc["value"].astype(float))
     best = sc.groupby(["cnes", _MES, "score"], as_index=False, sort=False)["value"].max()
     best["pct"] = best.groupby([_MES, "score"], sort=False)["value"].rank(method="average", pct=True)
