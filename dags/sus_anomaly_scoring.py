@@ -29,6 +29,8 @@ history carry a reason instead of a value.
 transaction on rerun): `sus_production_monthly`, `sus_anomaly_scores`,
 `sus_municipal_excess`, `sus_provider_ranking`, `sus_benign_flags`,
 `sus_excess_concentration`; fact sheets in `data/reports/sus/<YYYY-MM>/`.
+`score` also writes the IBGE population of its window's years to `sus_population`
+(partition = year), where the per-capita rates are computed.
 """
 
 from __future__ import annotations
@@ -150,7 +152,7 @@ def sus_anomaly_scoring():
         with fail_fast():
             return pipeline.build_history_cube(_run(), warehouse(), month)
 
-    @task(trigger_rule="none_failed")
+    @task(trigger_rule="none_failed", outlets=[warehouse_asset("sus_population")])
     def score(_published: dict, _history) -> dict:
         from vigia.sus import pipeline
 

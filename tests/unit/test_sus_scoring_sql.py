@@ -85,17 +85,34 @@ def test_sql_path_equals_the_pandas_path(reference, warehouse):
     cube = reference["cube"]
     assert len(c.month) == int((cube["competencia"] == END).sum())
     assert len(c.establishment) == len(cube.groupby(["competencia", "cnes", "alvo", "sistema"]))
-    assert len(c.municipality) == len(cube.dropna(subset=["uf"]).groupby(["competencia", "municipio", "alvo"]))
-    # the SQL window sums are the pandas ones (in the warehouse's row order, which the scores do not depend on)
-    ref = scoring.cubes_from_frame(cube, END).window_shares
-    key = ["cnes", "municipio", "alvo"]
-    assert_same(ref.sort_values(key).reset_index(drop=True),
-                c.window_shares[ref.columns].sort_values(key).reset_index(drop=True), "window_shares")
+    now = cube[cube["competencia"] == END].dropna(subset=["uf"])
+    assert len(c.municipality) == len(now.groupby(["municipio", "alvo"]))
+    assert len(c.regional) == len(cube.dropna(subset=["uf"]).groupby(["competencia", "uf", "alvo"]))
+    # the per-capita chain computed in SQL is the pandas one, per municipality and per establishment
+    ref = scoring.cubes_from_frame(cube, END, reference["population"])
+    assert len(ref.rates) > 100 and (ref.rates["escore_municipal"] > 0).sum() > 10
+    assert_same(ref.rates, c.rates, "rates")
+    assert_same(ref.per_capita, c.per_capita, "per_capita")
+    # the population the SQL read is in the warehouse, for the window's years
+    pop = warehouse.query("SELECT ano, COUNT(*) AS n FROM sus_population GROUP BY ano ORDER BY ano")
+    years = reference["population"].groupby("ano").size()
+    assert dict(zip(pop["ano"].astype(int), pop["n"])) == {y: int(years[y]) for y in {MONTHS[1].year, END.year}}
+
+
+def test_a_municipality_without_population_stops_the_sql_scoring_naming_it(reference, warehouse):
+    load_cubes(warehouse, reference["cube"])
+    pop = reference["population"]
+    someone = reference["cube"].loc[(reference["cube"]["competencia"] == END)
+                                    & reference["cube"]["uf"].notna(), "municipio"].iloc[0]
+    # the window (2025-11 .. 2026-10) spans two years: both are named
+    want = f"no IBGE population for municipality-year\\(s\\): {someone} \\(2025\\), {someone} \\(2026\\)$"
+    with pytest.raises(ValueError, match=want):
+        scoring.score_from_warehouse(warehouse, END, pop[pop["municipio"] != someone], reference["registry"], MONTHS)
 
 
 def test_fact_sheet_cube_keeps_the_month_and_the_series(reference, warehouse):
     load_cubes(warehouse, reference["cube"])
-    c = scoring.cubes_from_warehouse(warehouse, END)
+    c = scoring.cubes_from_warehouse(warehouse, END, reference["population"])
     fs = scoring.fact_sheet_cube(c)
     cube = reference["cube"]
     assert len(fs[fs["competencia"] == END]) == int((cube["competencia"] == END).sum())

@@ -1,6 +1,7 @@
 -- Scoring input: municipality of residence x target x month cube of a window of competências
--- (vigia.sus.cubes.by_municipality in SQL). Municipalities of an unknown UF (uf NULL) are left out,
--- as the pandas GROUP BY on uf leaves them out. Order is applied in pandas (collation-free).
+-- (vigia.sus.cubes.by_municipality in SQL; the score step reads the scored month, for the log-normal
+-- excess). Municipalities of an unknown UF (uf NULL) are left out, as the pandas GROUP BY on uf leaves
+-- them out. Order is applied in pandas (collation-free).
 -- Bind variables: :inicio, :fim (DATE, inclusive)
 SELECT competencia, municipio, uf, alvo, sistema,
        CAST(COALESCE(SUM(quantidade), 0) AS DOUBLE PRECISION) AS quantidade,

@@ -267,7 +267,8 @@ def build_history_cube(run: SusRun, warehouse: Warehouse, month: str) -> dict:
 def score(run: SusRun, warehouse: Warehouse) -> dict:
     """Score the competência from the warehouse cubes of it and the ``history_months`` before it.
 
-    The warehouse runs the GROUP BYs (``include/sql/sus/score_*.sql``); pandas sees only aggregates
+    The warehouse runs the GROUP BYs and the per-capita chain (``include/sql/sus/score_*.sql``; the
+    window's years of the IBGE population are written to ``sus_population`` first); pandas sees only aggregates
     (:func:`vigia.sus.scoring.score_from_warehouse`), never the 13 months of the finest cube.
     ``history.parquet`` (the fact sheets' cube) holds the month's finest cube and the earlier months
     per establishment x target.
@@ -283,7 +284,8 @@ def score(run: SusRun, warehouse: Warehouse) -> dict:
                     len(missing), missing[0], missing[-1])
     result, month_cubes = scoring.score_from_warehouse(
         warehouse, run.competencia, pd.read_parquet(run.file("population.parquet")),
-        pd.read_parquet(run.file("registry.parquet")), covered, history_months=run.history_months)
+        pd.read_parquet(run.file("registry.parquet")), covered, history_months=run.history_months,
+        run_id=run.run_id)
     for name in MONTH_SCORE_TABLES:
         getattr(result, name).to_parquet(run.file(f"{name}.parquet"), index=False)
     scoring.fact_sheet_cube(month_cubes).to_parquet(run.file("history.parquet"), index=False)

@@ -15,14 +15,15 @@ CNES registry. Output is every table the warehouse publishes for the month:
 
 The month is scored from aggregates only (:class:`ScoreCubes`): the establishment x target x month
 and municipality x target x month cubes of the window, the finest cube of the scored month only, and
-each establishment's production per municipality summed over the 12-month attribution window.
+the per-capita score already computed per municipality and attributed to establishments.
 :func:`score_cubes` composes ``vigia.sus.scores`` on them (every formula lives there). The cubes come
 from either side:
 
 * :func:`score_from_warehouse` (the DAG's score step and the on-demand sheet) lets the warehouse run
-  the GROUP BYs (``include/sql/sus/score_*.sql``, DuckDB and PostgreSQL): :func:`cubes_from_warehouse`;
+  the GROUP BYs and the per-capita chain (``include/sql/sus/score_*.sql``, DuckDB and PostgreSQL; the
+  IBGE population goes to ``sus_population`` first): :func:`cubes_from_warehouse`;
 * :func:`score_month` takes the finest cube of the 13 months in pandas (tests and the pandas baseline
-  of the benchmark): :func:`cubes_from_frame`.
+  of the benchmark): :func:`cubes_from_frame`, which runs the same per-capita formulas in pandas.
 
 The two agree to floating-point summation order (tested on both databases).
 """
@@ -37,8 +38,10 @@ import pandas as pd
 
 from vigia import runs
 from vigia.sus import cubes, scores
+from vigia.warehouse import PartitionWrite
 
 SCORE_VALOR_AIH = "valor_por_aih_z"
+POPULATION_TABLE = "sus_population"
 # establishments below this monthly volume do not count when deciding whether a region spiked
 MIN_VOLUME_REGIONAL_SPIKE = 10.0
 
@@ -73,6 +76,9 @@ def population_for(mun: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
 
 
 MUN_KEYS = ["competencia", "municipio", "uf", "alvo", "sistema"]
+RATE_COLUMNS = ["municipio", "alvo", "competencia", "taxa_eb", "limiar", "dif", "escore_municipal"]
+PER_CAPITA_SCORE = "taxa_per_capita_eb"
+PER = 100_000  # rates per 100,000 inhabitants
 
 
 @dataclass
@@ -82,16 +88,20 @@ class ScoreCubes:
     * ``month``: finest cube (establishment x municipality x target) of the scored month;
     * ``establishment``: competencia, cnes, alvo, sistema, quantidade, valor, n_aih, every month
       (rows in any order);
-    * ``municipality``: competencia, municipio, uf, alvo, sistema, quantidade, valor, n_aih, every month
-      (rows sorted by those keys);
-    * ``window_shares``: cnes, municipio, alvo, competencia (= the scored month), quantidade summed
-      over the ``window`` months ending at the scored month (P_ej of
-      :func:`vigia.sus.scores.attribute_to_establishments`).
+    * ``municipality``: competencia, municipio, uf, alvo, sistema, quantidade, valor, n_aih of the scored
+      month (rows sorted by those keys);
+    * ``regional``: competencia, uf, alvo, quantidade, valor: the UF totals of every month (any order);
+    * ``rates``: the scored month's per-capita score per municipality x target (``RATE_COLUMNS``, the
+      output of :func:`vigia.sus.scores.municipal_rate_scores`), sorted by municipio, alvo;
+    * ``per_capita``: its attribution to establishments (cnes, alvo, competencia, score, value, the
+      output of :func:`vigia.sus.scores.attribute_to_establishments`), sorted by cnes, alvo.
     """
     month: pd.DataFrame
     establishment: pd.DataFrame
     municipality: pd.DataFrame
-    window_shares: pd.DataFrame
+    regional: pd.DataFrame
+    rates: pd.DataFrame
+    per_capita: pd.DataFrame
 
 
 def _dates(df: pd.DataFrame) -> pd.DataFrame:
@@ -107,47 +117,88 @@ def _sorted(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return df.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
-def cubes_from_warehouse(warehouse, competencia: date, history_months: int = 12, window: int = 12) -> ScoreCubes:
-    """The aggregates of ``competencia`` and the ``history_months`` before it, GROUP BYs run by the warehouse.
+def publish_population(warehouse, population: pd.DataFrame, years: list[int], run_id: str) -> dict[str, int]:
+    """Replace the ``years`` of ``sus_population`` with the IBGE population file's rows, in one transaction
+    (the per-capita SQL reads the population in the warehouse). A year the file lacks is left out: the
+    gap check then names its municipalities."""
+    pop = population[["municipio", "ano", "populacao"]].copy()
+    pop["ano"] = pop["ano"].astype("int64")
+    return warehouse.replace_partitions([
+        PartitionWrite(POPULATION_TABLE, {"ano": int(y)},
+                       pop[pop["ano"] == int(y)].drop(columns="ano").assign(run_id=run_id))
+        for y in sorted(set(years))])
 
-    The municipality cube comes in the pandas GROUP BY's order, as sums over it (EB rates, cutoffs)
-    add in row order. The establishment cube and the window shares (one row per cnes x municipio x
-    alvo) keep the warehouse's order: the scores computed from them sort their rows, and the only
-    sums across their rows (a municipality's production over its establishments) differ by the
-    order of floating-point additions alone (~1e-16 relative; the tests compare at 1e-9).
+
+def per_capita_from_warehouse(warehouse, competencia: date, population: pd.DataFrame, k: float = 3.0,
+                              window: int = 12, run_id: str = "score") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rates, per_capita) of :class:`ScoreCubes`, computed by ``include/sql/sus/score_per_capita.sql``.
+
+    The population of the window's years goes to ``sus_population`` first; a municipality of the
+    window without one raises, naming it (as :func:`population_for` does in pandas)."""
+    inicio = runs.add_months(competencia, 1 - window)
+    publish_population(warehouse, population, [inicio.year, competencia.year], run_id)
+    params = {"inicio": inicio, "fim": competencia}
+    gaps = warehouse.query_file("sus/score_population_gaps.sql", params)
+    if len(gaps):
+        sample = ", ".join(f"{m} ({int(a)})" for m, a in gaps.head(5).itertuples(index=False))
+        raise ValueError(f"no IBGE population for municipality-year(s): {sample}")
+    got = warehouse.query_file("sus/score_per_capita.sql", {**params, "k": float(k), "per": float(PER)})
+    rates = _sorted(got[got["nivel"] == "municipio"], ["municipio", "alvo"]).assign(competencia=competencia)
+    est = _sorted(got[got["nivel"] == "estabelecimento"], ["cnes", "alvo"])
+    per_capita = pd.DataFrame({"cnes": est["cnes"], "alvo": est["alvo"], "competencia": competencia,
+                               "score": PER_CAPITA_SCORE, "value": est["valor"].astype(float)})
+    return rates[RATE_COLUMNS], per_capita
+
+
+def cubes_from_warehouse(warehouse, competencia: date, population: pd.DataFrame, history_months: int = 12,
+                         window: int = 12, k: float = 3.0, run_id: str = "score") -> ScoreCubes:
+    """The aggregates of ``competencia`` and the ``history_months`` before it, computed by the warehouse.
+
+    The municipality cube comes in the pandas GROUP BY's order, as sums over it (log-normal cutoffs)
+    add in row order. The establishment cube keeps the warehouse's order: the scores computed from it
+    sort their rows. The per-capita chain runs in SQL (:func:`per_capita_from_warehouse`); its sums
+    differ from the pandas ones by the order of floating-point additions alone (~1e-16 relative; the
+    tests compare at 1e-9).
     """
     inicio = runs.add_months(competencia, -history_months)
     est = warehouse.query_file("sus/score_establishment_cube.sql", {"inicio": inicio, "fim": competencia})
     est["n_aih"] = est["n_aih"].astype("int64")
-    mun = warehouse.query_file("sus/score_municipality_cube.sql", {"inicio": inicio, "fim": competencia})
+    mun = warehouse.query_file("sus/score_municipality_cube.sql", {"inicio": competencia, "fim": competencia})
     mun["n_aih"] = mun["n_aih"].astype("int64")
+    regional = _dates(warehouse.query_file("sus/score_regional_cube.sql", {"inicio": inicio, "fim": competencia}))
     month = _dates(warehouse.query_file("sus/cube_history.sql", {"inicio": competencia, "fim": competencia}))
-    shares = warehouse.query_file("sus/score_window_shares.sql",
-                                  {"inicio": runs.add_months(competencia, 1 - window), "fim": competencia})
-    shares = shares.assign(competencia=competencia)
-    return ScoreCubes(month, _dates(est), _dates(_sorted(mun, MUN_KEYS)), shares)
+    rates, per_capita = per_capita_from_warehouse(warehouse, competencia, population, k, window, run_id)
+    return ScoreCubes(month, _dates(est), _dates(_sorted(mun, MUN_KEYS)), regional, rates, per_capita)
 
 
-def cubes_from_frame(cube: pd.DataFrame, competencia: date, window: int = 12) -> ScoreCubes:
+def cubes_from_frame(cube: pd.DataFrame, competencia: date, population: pd.DataFrame, window: int = 12,
+                     k: float = 3.0) -> ScoreCubes:
     """The same aggregates from a finest cube held in pandas (tests; the SQL files do this in the warehouse)."""
     cube = cube[pd.to_datetime(cube["competencia"]).dt.date <= competencia]
     months = pd.to_datetime(cube["competencia"]).dt.date
     now = cube[months == competencia]
+    mun = cubes.by_municipality(cube)
+    with_pop = population_for(mun, population)
+    rates = scores.municipal_rate_scores(
+        with_pop[["municipio", "alvo", "competencia", "quantidade", "populacao"]], k=k, window=window,
+        only_months=[competencia])
     scored = now.loc[now["uf"].notna(), ["municipio", "alvo"]].drop_duplicates()
     inside = cube[months > runs.add_months(competencia, -window)].merge(scored, on=["municipio", "alvo"])
     shares = (inside.groupby(["cnes", "municipio", "alvo"], as_index=False)["quantidade"].sum()
               .assign(competencia=competencia))
-    return ScoreCubes(now.reset_index(drop=True), cubes.by_establishment(cube), cubes.by_municipality(cube),
-                      shares)
+    per_capita = scores.attribute_to_establishments(rates, shares, window=window)
+    regional = mun.groupby(["competencia", "uf", "alvo"], as_index=False)[["quantidade", "valor"]].sum()
+    mun_now = mun[pd.to_datetime(mun["competencia"]).dt.date == competencia].reset_index(drop=True)
+    return ScoreCubes(now.reset_index(drop=True), cubes.by_establishment(cube), mun_now, regional,
+                      rates[RATE_COLUMNS], per_capita)
 
 
-def _spike_candidates(mun, est, osc, registry, competencia, covered_months, limiar: float = 2.0):
+def _spike_candidates(regional, est, osc, registry, competencia, covered_months, limiar: float = 2.0):
     """The oscillation rows that may make a regional spike: substantial producers (>= 10 units in
     the month) of a UF x target whose total production itself jumped >= ``limiar`` x its 12-month
     median. Sporadic producers double all the time; a campaign or an epidemic moves the region.
-    The UF totals are the sums of the municipal cube ``mun`` (municipality of residence)."""
-    regional = (mun.groupby(["uf", "alvo", "competencia"], as_index=False)[["quantidade", "valor"]].sum()
-                .rename(columns={"uf": "cnes"}))
+    ``regional``: the UF totals (municipality of residence), see :class:`ScoreCubes`."""
+    regional = regional[["uf", "alvo", "competencia", "quantidade", "valor"]].rename(columns={"uf": "cnes"})
     reg_osc = scores.oscillation(regional, covered_months, only_months=[competencia])
     jumped = reg_osc[(reg_osc["score"] == "oscilacao_quantidade_m12")
                      & (reg_osc["value"] >= limiar)].rename(columns={"cnes": "uf"})[["uf", "alvo"]]
@@ -158,12 +209,13 @@ def _spike_candidates(mun, est, osc, registry, competencia, covered_months, limi
 
 
 def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
-                covered_months: list[date], k: float = 3.0, q: float = 0.99) -> MonthScores:
+                covered_months: list[date], q: float = 0.99) -> MonthScores:
     """Every score of ``competencia`` from its aggregates.
 
     The oscillation scores only the scored month's rows (the other months are its medians' history),
-    the per-capita attribution gets P_ej already summed over the window, and the regional totals of
-    the spike flag are sums of the municipal cube.
+    the per-capita score comes computed (``c.rates``, ``c.per_capita``), the log-normal excess reads
+    the scored month of the municipal cube, and the regional totals of the spike flag are sums of the
+    municipal cube.
     """
     est = c.establishment[c.establishment["competencia"] <= competencia]
     osc = scores.oscillation(est[["cnes", "alvo", "competencia", "quantidade", "valor"]], covered_months,
@@ -171,17 +223,10 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
     est_now = est[est["competencia"] == competencia]
     jumps = scores.jump_excess(est_now, osc)
 
-    mun = population_for(c.municipality[c.municipality["competencia"] <= competencia], population)
     shares_now = c.month[["cnes", "municipio", "alvo", "competencia", "quantidade"]]
-    rate_scores = scores.municipal_rate_scores(mun[["municipio", "alvo", "competencia", "quantidade", "populacao"]],
-                                               k=k, only_months=[competencia])
-    eb = scores.attribute_to_establishments(rate_scores, c.window_shares)
-
-    mun_now = mun[mun["competencia"] == competencia]
+    mun_now = population_for(c.municipality[c.municipality["competencia"] == competencia], population)
     excess = scores.municipal_excess(mun_now, q=q)
-    municipal = excess.merge(
-        rate_scores[["municipio", "alvo", "competencia", "taxa_eb", "limiar", "dif", "escore_municipal"]],
-        on=["municipio", "alvo", "competencia"], how="left")
+    municipal = excess.merge(c.rates, on=["municipio", "alvo", "competencia"], how="left")
     exc_shares = scores.share_excess(excess, shares_now)
 
     sih = est_now[est_now["sistema"] == "SIH"]
@@ -189,7 +234,7 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
     vpa_long = vpa.assign(score=SCORE_VALOR_AIH)[["cnes", "alvo", "competencia", "score", "z_robusto", "reason"]]
     vpa_long = vpa_long.rename(columns={"z_robusto": "value"})
 
-    long = pd.concat([osc, eb.assign(reason=None), vpa_long], ignore_index=True)
+    long = pd.concat([osc, c.per_capita.assign(reason=None), vpa_long], ignore_index=True)
     # money: per-capita excess (SIA and SIH), the price excess of admissions above the 99% cutoff,
     # and production above 3x the establishment's own 12-month median
     keys = ["cnes", "alvo", "competencia"]
@@ -200,7 +245,8 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
     by_target = by_target.groupby(keys, as_index=False)[components].sum()
     by_target["excesso_valor"] = by_target[components].sum(axis=1)
     ranking, concentration = scores.provider_ranking(by_target[keys + ["excesso_valor"]], long)
-    candidates = _spike_candidates(mun, est, osc, registry, competencia, covered_months)
+    regional = c.regional[c.regional["competencia"] <= competencia]
+    candidates = _spike_candidates(regional, est, osc, registry, competencia, covered_months)
     spikes = scores.benign_flags(estabelecimentos=registry, oscilacao=candidates)
     others = scores.benign_flags(estabelecimentos=registry, oscilacao=osc, mun_excess=excess,
                                  excess_shares=exc_shares)
@@ -212,16 +258,18 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
 def score_month(cube: pd.DataFrame, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
                 covered_months: list[date], k: float = 3.0, q: float = 0.99) -> MonthScores:
     """Every score of ``competencia`` from the finest cube of that month and the months before it."""
-    return score_cubes(cubes_from_frame(cube, competencia), competencia, population, registry, covered_months,
-                       k=k, q=q)
+    return score_cubes(cubes_from_frame(cube, competencia, population, k=k), competencia, population, registry,
+                       covered_months, q=q)
 
 
 def score_from_warehouse(warehouse, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
                          covered_months: list[date], history_months: int = 12,
-                         k: float = 3.0, q: float = 0.99) -> tuple[MonthScores, ScoreCubes]:
-    """The DAG's scoring: :func:`cubes_from_warehouse` then :func:`score_cubes`; also returns the cubes."""
-    c = cubes_from_warehouse(warehouse, competencia, history_months)
-    return score_cubes(c, competencia, population, registry, covered_months, k=k, q=q), c
+                         k: float = 3.0, q: float = 0.99, run_id: str = "score") -> tuple[MonthScores, ScoreCubes]:
+    """The DAG's scoring: :func:`cubes_from_warehouse` then :func:`score_cubes`; also returns the cubes.
+
+    Writes the window's years of ``population`` to ``sus_population`` (``run_id``) on the way."""
+    c = cubes_from_warehouse(warehouse, competencia, population, history_months, k=k, run_id=run_id)
+    return score_cubes(c, competencia, population, registry, covered_months, q=q), c
 
 
 def fact_sheet_cube(c: ScoreCubes) -> pd.DataFrame:

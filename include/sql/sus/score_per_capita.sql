@@ -1,0 +1,90 @@
+-- Per-capita score of the scored month (:fim), computed in the warehouse: the formulas of
+-- vigia.sus.scores.empirical_bayes_rates, municipal_rate_scores and attribute_to_establishments, over
+-- the attribution window :inicio .. :fim (12 months).
+--
+--   mun:      y = production for the residents of municipality j, target a, month t (every
+--             establishment); n = population of j in t's year (sus_population)
+--   EB rate:  per target x month: r = y/n; b = Σy/Σn; s² = Σ n (r − b)² / Σn; n̄ = Σn / N;
+--             a = max(0, s² − b/n̄) (CLAMPED at 0); EB = b + a / (a + b/n) × (r − b) (EB = b when a = 0)
+--   score:    limiar = k × b × per; dif = max(0, EB × per − limiar);
+--             escore_municipal = Σ dif over the window's months, for the pairs j x a with production in :fim
+--   share:    P_ej = production of establishment e for the residents of j over the window;
+--             value_e = Σ_j P_ej / Σ_e P_ej × escore_municipal_j (municipalities with Σ_e P_ej = 0 skipped)
+--
+-- Two kinds of rows, told apart by `nivel`:
+--   'municipio':       municipio, alvo, taxa_eb, limiar, dif, escore_municipal (one per j x a of :fim)
+--   'estabelecimento': cnes, alvo, valor (one per establishment x target with production for one of them)
+-- Municipalities of an unknown UF are left out, as in the municipal cube. Order is applied in pandas.
+-- Bind variables: :inicio, :fim (DATE, inclusive), :k, :per (DOUBLE)
+WITH produced AS (
+    SELECT competencia, municipio, alvo,
+           CAST(COALESCE(SUM(quantidade), 0) AS DOUBLE PRECISION) AS y
+    FROM sus_production_monthly
+    WHERE competencia >= :inicio
+      AND competencia <= :fim
+      AND uf IS NOT NULL
+    GROUP BY competencia, municipio, alvo
+),
+mun AS MATERIALIZED (
+    SELECT c.competencia, c.municipio, c.alvo, c.y, CAST(p.populacao AS DOUBLE PRECISION) AS n
+    FROM produced c
+    JOIN sus_population p
+      ON p.municipio = c.municipio AND p.ano = EXTRACT(YEAR FROM c.competencia)
+),
+pooled AS (
+    SELECT competencia, alvo, SUM(y) / SUM(n) AS b, SUM(n) AS soma_n, SUM(n) / COUNT(*) AS n_medio
+    FROM mun
+    GROUP BY competencia, alvo
+),
+spread AS (
+    SELECT m.competencia, m.alvo,
+           GREATEST(SUM(m.n * (m.y / m.n - p.b) * (m.y / m.n - p.b)) / MIN(p.soma_n) - MIN(p.b / p.n_medio), 0) AS a
+    FROM mun m
+    JOIN pooled p ON p.competencia = m.competencia AND p.alvo = m.alvo
+    GROUP BY m.competencia, m.alvo
+),
+rates AS (
+    SELECT m.competencia, m.municipio, m.alvo,
+           (p.b + CASE WHEN s.a > 0 THEN s.a / (s.a + p.b / m.n) ELSE 0 END * (m.y / m.n - p.b)) * :per AS taxa_eb,
+           :k * (p.b * :per) AS limiar
+    FROM mun m
+    JOIN pooled p ON p.competencia = m.competencia AND p.alvo = m.alvo
+    JOIN spread s ON s.competencia = m.competencia AND s.alvo = m.alvo
+),
+scored AS MATERIALIZED (
+    SELECT municipio, alvo,
+           MAX(CASE WHEN competencia = :fim THEN taxa_eb END) AS taxa_eb,
+           MAX(CASE WHEN competencia = :fim THEN limiar END) AS limiar,
+           MAX(CASE WHEN competencia = :fim THEN GREATEST(taxa_eb - limiar, 0) END) AS dif,
+           SUM(GREATEST(taxa_eb - limiar, 0)) AS escore_municipal
+    FROM rates
+    GROUP BY municipio, alvo
+    HAVING COUNT(CASE WHEN competencia = :fim THEN 1 END) > 0
+),
+shares AS MATERIALIZED (
+    SELECT p.cnes, p.municipio, p.alvo,
+           CAST(COALESCE(SUM(p.quantidade), 0) AS DOUBLE PRECISION) AS p_ej
+    FROM sus_production_monthly p
+    JOIN scored s ON s.municipio = p.municipio AND s.alvo = p.alvo
+    WHERE p.competencia >= :inicio
+      AND p.competencia <= :fim
+      AND p.cnes IS NOT NULL
+    GROUP BY p.cnes, p.municipio, p.alvo
+),
+totals AS (
+    SELECT municipio, alvo, SUM(p_ej) AS p_j
+    FROM shares
+    GROUP BY municipio, alvo
+    HAVING SUM(p_ej) > 0
+)
+SELECT 'municipio' AS nivel, CAST(NULL AS VARCHAR) AS cnes, municipio, alvo,
+       taxa_eb, limiar, dif, escore_municipal, CAST(NULL AS DOUBLE PRECISION) AS valor
+FROM scored
+UNION ALL
+SELECT 'estabelecimento', sh.cnes, CAST(NULL AS VARCHAR), sh.alvo,
+       CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION),
+       CAST(NULL AS DOUBLE PRECISION), SUM(sh.p_ej / t.p_j * s.escore_municipal)
+FROM shares sh
+JOIN totals t ON t.municipio = sh.municipio AND t.alvo = sh.alvo
+JOIN scored s ON s.municipio = sh.municipio AND s.alvo = sh.alvo
+GROUP BY sh.cnes, sh.alvo
