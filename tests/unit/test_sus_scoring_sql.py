@@ -24,7 +24,10 @@ from vigia.warehouse import PartitionWrite
 TABLES = pipeline.MONTH_SCORE_TABLES
 # score_month of `reference`, frozen at dd23c1e; refrozen when oscillations without an established line
 # (count median < 5 units) got a reason and left the ranking's percentiles: only scores.reason and the
-# ranking's escore_* / n_escores / rank_escore (and the order of ties at zero excess) changed
+# ranking's escore_* / n_escores / rank_escore (and the order of ties at zero excess) changed; refrozen
+# again when the empirical-Bayes rates took every municipality of the population file (zero production
+# included) so that b is the national rate: taxa_eb, limiar, dif, escore_municipal, the per-capita
+# score and the ranking's percentiles changed, no money did
 GOLDEN = Path(__file__).parent / "sus_scoring_golden"
 
 

@@ -3,11 +3,13 @@
 -- the attribution window :inicio .. :fim (12 months).
 --
 --   mun:      y = production for the residents of municipality j, target a, month t (every
---             establishment); n = population of j in t's year (sus_population)
+--             establishment); n = population of j in t's year (sus_population). EVERY municipality of
+--             sus_population is an area, y = 0 where the cube has no row: b is the national rate, not
+--             the rate of the municipalities that happened to produce (scoring.with_every_municipality)
 --   EB rate:  per target x month: r = y/n; b = Σy/Σn; s² = Σ n (r − b)² / Σn; n̄ = Σn / N;
 --             a = max(0, s² − b/n̄) (CLAMPED at 0); EB = b + a / (a + b/n) × (r − b) (EB = b when a = 0)
 --   score:    limiar = k × b × per; dif = max(0, EB × per − limiar);
---             escore_municipal = Σ dif over the window's months, for the pairs j x a with production in :fim
+--             escore_municipal = Σ dif over the window's months, for the pairs j x a with a cube row in :fim
 --   share:    P_ej = production of establishment e for the residents of j over the window;
 --             value_e = Σ_j P_ej / Σ_e P_ej × escore_municipal_j (municipalities with Σ_e P_ej = 0 skipped)
 --
@@ -25,11 +27,20 @@ WITH produced AS (
       AND uf IS NOT NULL
     GROUP BY competencia, municipio, alvo
 ),
+cells AS (
+    SELECT DISTINCT competencia, alvo
+    FROM produced
+),
 mun AS MATERIALIZED (
-    SELECT c.competencia, c.municipio, c.alvo, c.y, CAST(p.populacao AS DOUBLE PRECISION) AS n
-    FROM produced c
+    SELECT c.competencia, p.municipio, c.alvo,
+           COALESCE(pr.y, 0) AS y,
+           CAST(p.populacao AS DOUBLE PRECISION) AS n,
+           CASE WHEN pr.municipio IS NULL THEN 0 ELSE 1 END AS no_cubo
+    FROM cells c
     JOIN sus_population p
-      ON p.municipio = c.municipio AND p.ano = EXTRACT(YEAR FROM c.competencia)
+      ON p.ano = EXTRACT(YEAR FROM c.competencia)
+    LEFT JOIN produced pr
+      ON pr.competencia = c.competencia AND pr.alvo = c.alvo AND pr.municipio = p.municipio
 ),
 pooled AS (
     SELECT competencia, alvo, SUM(y) / SUM(n) AS b, SUM(n) AS soma_n, SUM(n) / COUNT(*) AS n_medio
@@ -44,7 +55,7 @@ spread AS (
     GROUP BY m.competencia, m.alvo
 ),
 rates AS (
-    SELECT m.competencia, m.municipio, m.alvo,
+    SELECT m.competencia, m.municipio, m.alvo, m.no_cubo,
            (p.b + CASE WHEN s.a > 0 THEN s.a / (s.a + p.b / m.n) ELSE 0 END * (m.y / m.n - p.b)) * :per AS taxa_eb,
            :k * (p.b * :per) AS limiar
     FROM mun m
@@ -59,7 +70,7 @@ scored AS MATERIALIZED (
            SUM(GREATEST(taxa_eb - limiar, 0)) AS escore_municipal
     FROM rates
     GROUP BY municipio, alvo
-    HAVING COUNT(CASE WHEN competencia = :fim THEN 1 END) > 0
+    HAVING MAX(CASE WHEN competencia = :fim THEN no_cubo ELSE 0 END) = 1
 ),
 shares AS MATERIALIZED (
     SELECT p.cnes, p.municipio, p.alvo,

@@ -171,6 +171,24 @@ def cubes_from_warehouse(warehouse, competencia: date, population: pd.DataFrame,
     return ScoreCubes(month, _dates(est), _dates(_sorted(mun, MUN_KEYS)), regional, rates, per_capita)
 
 
+def with_every_municipality(mun: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
+    """municipio, alvo, competencia, quantidade, populacao for EVERY municipality of the population file
+    (of each month's year) and every target x month with production: quantidade 0 where the municipal
+    cube has no row. The empirical-Bayes rates need every area: the pooled rate b (the national rate
+    the threshold multiplies) and the spread are those of the whole country, not of the municipalities
+    that happened to produce. ``mun``: the municipal cube with ``populacao`` (:func:`population_for`)."""
+    keys = ["municipio", "alvo", "competencia"]
+    cells = mun[["alvo", "competencia"]].drop_duplicates()
+    cells = cells.assign(ano=pd.to_datetime(cells["competencia"]).dt.year.astype("int64"))
+    pop = population[["municipio", "ano", "populacao"]].assign(ano=population["ano"].astype("int64"))
+    grid = cells.merge(pop, on="ano").drop(columns="ano")
+    produced = mun.groupby(keys, as_index=False, sort=False)["quantidade"].sum()
+    out = grid.merge(produced, on=keys, how="left")
+    out["quantidade"] = out["quantidade"].fillna(0.0)
+    out["populacao"] = out["populacao"].astype("int64")
+    return out[keys + ["quantidade", "populacao"]]
+
+
 def cubes_from_frame(cube: pd.DataFrame, competencia: date, population: pd.DataFrame, window: int = 12,
                      k: float = 3.0) -> ScoreCubes:
     """The same aggregates from a finest cube held in pandas (tests; the SQL files do this in the warehouse)."""
@@ -178,11 +196,10 @@ def cubes_from_frame(cube: pd.DataFrame, competencia: date, population: pd.DataF
     months = pd.to_datetime(cube["competencia"]).dt.date
     now = cube[months == competencia]
     mun = cubes.by_municipality(cube)
-    with_pop = population_for(mun, population)
-    rates = scores.municipal_rate_scores(
-        with_pop[["municipio", "alvo", "competencia", "quantidade", "populacao"]], k=k, window=window,
-        only_months=[competencia])
     scored = now.loc[now["uf"].notna(), ["municipio", "alvo"]].drop_duplicates()
+    every = with_every_municipality(population_for(mun, population), population)
+    rates = scores.municipal_rate_scores(every, k=k, window=window, only_months=[competencia])
+    rates = rates.merge(scored, on=["municipio", "alvo"])  # the pairs with production in the month
     inside = cube[months > runs.add_months(competencia, -window)].merge(scored, on=["municipio", "alvo"])
     shares = (inside.groupby(["cnes", "municipio", "alvo"], as_index=False)["quantidade"].sum()
               .assign(competencia=competencia))

@@ -34,7 +34,9 @@ def empirical_bayes_rates(
     """Empirical-Bayes smoothed rates, Marshall (1991) global estimator.
 
     ``df``: one area (municipality) per row within each ``by`` group, with
-    ``quantidade`` (events y_i) and ``populacao`` (population n_i). Computed
+    ``quantidade`` (events y_i) and ``populacao`` (population n_i). For b to be
+    the national rate, every area must be there, those without events too
+    (y_i = 0; ``vigia.sus.scoring.with_every_municipality`` builds that frame). Computed
     separately for each ``by`` group (default alvo x competencia; ``by=None``
     or ``[]`` = the whole frame is one group). With N areas in the group::
 
