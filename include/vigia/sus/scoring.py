@@ -14,8 +14,9 @@ CNES registry. Output is every table the warehouse publishes for the month:
 * ``flags``: benign explanations.
 
 The month is scored from aggregates only (:class:`ScoreCubes`): the establishment x target x month
-and municipality x target x month cubes of the window, the finest cube of the scored month only, and
-the per-capita score already computed per municipality and attributed to establishments.
+cube and the UF x target x month totals of the window, the municipality x target and finest cubes of
+the scored month only, and the per-capita score already computed per municipality and attributed to
+establishments.
 :func:`score_cubes` composes ``vigia.sus.scores`` on them (every formula lives there). The cubes come
 from either side:
 
@@ -231,8 +232,7 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
 
     The oscillation scores only the scored month's rows (the other months are its medians' history),
     the per-capita score comes computed (``c.rates``, ``c.per_capita``), the log-normal excess reads
-    the scored month of the municipal cube, and the regional totals of the spike flag are sums of the
-    municipal cube.
+    the scored month's municipal cube, and the spike flag the UF totals (``c.regional``).
     """
     est = c.establishment[c.establishment["competencia"] <= competencia]
     osc = scores.oscillation(est[["cnes", "alvo", "competencia", "quantidade", "valor"]], covered_months,
