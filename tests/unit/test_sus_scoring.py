@@ -70,7 +70,7 @@ def test_regional_spike_needs_the_region_itself_to_jump():
 
     from vigia import runs
     from vigia.sus import cubes, scores
-    from vigia.sus.scoring import _spike_candidates
+    from vigia.sus.scoring import _spike_candidates, regional_totals
 
     months = [runs.add_months(date(2025, 10, 1), i) for i in range(13)]
     end = months[-1]
@@ -86,7 +86,7 @@ def test_regional_spike_needs_the_region_itself_to_jump():
     osc = scores.oscillation(est[["cnes", "alvo", "competencia", "quantidade", "valor"]], months)
     osc = osc[osc["competencia"] == end]
     registry = cube[["cnes", "uf"]].drop_duplicates().assign(tp_unid="05")
-    candidates = _spike_candidates(cubes.by_municipality(cube), est, osc, registry, end, months)
+    candidates = _spike_candidates(regional_totals(cubes.by_municipality(cube)), est, osc, registry, end, months)
     flags = scores.benign_flags(estabelecimentos=registry, oscilacao=candidates)
     flagged = set(flags.loc[flags["flag"] == "pico_regional", "cnes"])
     assert flagged == {"1000001", "1000002", "1000003"}

@@ -205,16 +205,23 @@ def cubes_from_frame(cube: pd.DataFrame, competencia: date, population: pd.DataF
     shares = (inside.groupby(["cnes", "municipio", "alvo"], as_index=False)["quantidade"].sum()
               .assign(competencia=competencia))
     per_capita = scores.attribute_to_establishments(rates, shares, window=window)
-    regional = mun.groupby(["competencia", "uf", "alvo"], as_index=False)[["quantidade", "valor"]].sum()
+    regional = regional_totals(mun)
     mun_now = mun[pd.to_datetime(mun["competencia"]).dt.date == competencia].reset_index(drop=True)
     return ScoreCubes(now.reset_index(drop=True), cubes.by_establishment(cube), mun_now, regional,
                       rates[RATE_COLUMNS], per_capita)
 
 
+def regional_totals(mun: pd.DataFrame) -> pd.DataFrame:
+    """UF x target x month totals of the municipal cube (``ScoreCubes.regional``)."""
+    return mun.groupby(["competencia", "uf", "alvo"], as_index=False)[["quantidade", "valor"]].sum()
+
+
 def _spike_candidates(regional, est, osc, registry, competencia, covered_months, limiar: float = 2.0):
     """The oscillation rows that may make a regional spike: substantial producers (>= 10 units in
     the month) of a UF x target whose total production itself jumped >= ``limiar`` x its 12-month
-    median. Sporadic producers double all the time; a campaign or an epidemic moves the region.
+    median. Sporadic producers double all the time; a campaign or an epidemic moves the region. A
+    region without an established line (the "sem base" reason of its oscillation) still counts: a
+    whole UF that starts producing a target at once may well be a campaign, and the flag only protects.
     ``regional``: the UF totals (municipality of residence), see :class:`ScoreCubes`."""
     regional = regional[["uf", "alvo", "competencia", "quantidade", "valor"]].rename(columns={"uf": "cnes"})
     reg_osc = scores.oscillation(regional, covered_months, only_months=[competencia])
