@@ -50,12 +50,12 @@ from __future__ import annotations
 from .admission import MAD_TO_SIGMA, value_per_admission
 from .excess import MIN_POSITIVE_RATES, excess_count, lognormal_cutoff, municipal_excess, share_excess
 from .flags import MOBILE_UNIT_TYPES, benign_flags
-from .oscillations import MEASURES, MIN_MEDIAN_RANKED, jump_excess, oscillation
+from .oscillations import MEASURES, MIN_MEDIAN_BASELINE, jump_excess, oscillation
 from .ranking import provider_ranking
 from .rates import attribute_to_establishments, empirical_bayes_rates, municipal_rate_scores
 
 __all__ = [
-    "MAD_TO_SIGMA", "MEASURES", "MIN_MEDIAN_RANKED", "MIN_POSITIVE_RATES", "MOBILE_UNIT_TYPES",
+    "MAD_TO_SIGMA", "MEASURES", "MIN_MEDIAN_BASELINE", "MIN_POSITIVE_RATES", "MOBILE_UNIT_TYPES",
     "attribute_to_establishments", "benign_flags", "jump_excess", "empirical_bayes_rates", "excess_count", "lognormal_cutoff",
     "municipal_excess", "municipal_rate_scores", "oscillation", "provider_ranking", "share_excess",
     "value_per_admission",

@@ -11,8 +11,9 @@ import pandas as pd
 from ._common import _MES, _dense, _group_month_keys, _month_dates, _month_index, _require, _with_month
 
 MEASURES = ("quantidade", "valor")
-# an oscillation ranks only against an established production line: a median of at least this many units
-MIN_MEDIAN_RANKED = 5.0
+# an established production line: a median of at least this many units. Below it an oscillation stays out
+# of the ranking and a jump carries no excess
+MIN_MEDIAN_BASELINE = 5.0
 
 
 def oscillation(
@@ -20,7 +21,7 @@ def oscillation(
     covered_months: Sequence[_dt.date],
     windows: Sequence[int] = (12, 6),
     only_months: Sequence[_dt.date] | None = None,
-    min_median: float = MIN_MEDIAN_RANKED,
+    min_median: float = MIN_MEDIAN_BASELINE,
 ) -> pd.DataFrame:
     """Oscillation of each establishment x target against its own recent past.
 
@@ -130,7 +131,8 @@ def _no_baseline(median: np.ndarray, m: int, min_median: float) -> np.ndarray:
     return texts[codes]
 
 
-def jump_excess(cube: pd.DataFrame, osc: pd.DataFrame, k: float = 3.0, min_median: float = 5.0) -> pd.DataFrame:
+def jump_excess(cube: pd.DataFrame, osc: pd.DataFrame, k: float = 3.0,
+                min_median: float = MIN_MEDIAN_BASELINE) -> pd.DataFrame:
     """Money estimate of an abrupt jump: production above k x its own 12-month median.
 
     Vigia's extension, so that a sudden jump (which has no per-capita excess when the
