@@ -1,5 +1,6 @@
 """Warehouse writes on DuckDB and PostgreSQL: one transaction, partition replaced, never half-written."""
 
+import time
 from datetime import date
 
 import pandas as pd
@@ -7,7 +8,7 @@ import pytest
 
 from vigia.warehouse import PartitionWrite, WarehouseError
 
-OCT, NOV = date(2026, 10, 1), date(2026, 11, 1)
+OCT, NOV, DEC = date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1)
 
 
 def runs_rows(n, run_id="r1"):
@@ -56,3 +57,135 @@ def test_missing_columns_are_named(warehouse):
     with pytest.raises(WarehouseError, match=r"missing column\(s\) \['status'\]"):
         warehouse.replace_partitions([PartitionWrite("glosa_segment_runs", {"competencia": OCT},
                                                      runs_rows(1).drop(columns="status"))])
+
+
+# --- sessions: one connection held over several calls ---------------------------------------------
+
+def _count_driver_connects(monkeypatch, warehouse) -> list:
+    """Patch the driver's connect (duckdb.connect / psycopg2.connect) to record each call."""
+    import duckdb
+    import psycopg2
+
+    module = duckdb if warehouse.kind == "duckdb" else psycopg2
+    calls, real = [], module.connect
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("read_only"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, "connect", counting)
+    return calls
+
+
+def _seed(warehouse):
+    warehouse.replace_partitions([PartitionWrite("glosa_segment_runs", {"competencia": OCT}, runs_rows(5))])
+    warehouse.replace_partitions([PartitionWrite("glosa_segment_runs", {"competencia": NOV}, runs_rows(3))])
+
+
+def test_a_session_opens_one_connection_and_reads_the_same(warehouse, monkeypatch):
+    _seed(warehouse)
+    sql = "SELECT hospital, n_rows FROM glosa_segment_runs WHERE competencia = :m ORDER BY hospital"
+    outside = [warehouse.query(sql, {"m": m}) for m in (OCT, NOV)]
+    calls = _count_driver_connects(monkeypatch, warehouse)
+    with warehouse.session():
+        inside = [warehouse.query(sql, {"m": m}) for m in (OCT, NOV)]
+        assert warehouse.table_exists("glosa_segment_runs") and not warehouse.table_exists("no_such_table")
+        with warehouse.session():  # nested: the outer connection again
+            assert count(warehouse, OCT) == 5
+        assert warehouse.append("glosa_segment_runs", runs_rows(2).assign(competencia=DEC)) == 2
+        assert count(warehouse, DEC) == 2  # a write then a read on the same connection
+    assert len(calls) == 1
+    if warehouse.kind == "duckdb":
+        assert calls == [False]  # read-write: a session may write
+    for a, b in zip(outside, inside):
+        pd.testing.assert_frame_equal(a, b)
+    assert [len(f) for f in inside] == [5, 3]
+    count(warehouse, OCT)  # outside again: a connection per call, as before
+    assert len(calls) == 2
+
+
+def test_a_failed_write_in_a_session_rolls_back_and_the_session_goes_on(warehouse):
+    _seed(warehouse)
+    bad = runs_rows(2).assign(not_a_column=1)
+    with warehouse.session():
+        with pytest.raises(WarehouseError, match="unexpected column.*not_a_column"):
+            warehouse.replace_partitions([
+                PartitionWrite("glosa_segment_runs", {"competencia": OCT}, runs_rows(1)),  # deleted 5, inserted 1...
+                PartitionWrite("glosa_segment_runs", {"competencia": NOV}, bad),           # ...then this fails
+            ])
+        assert count(warehouse, OCT) == 5 and count(warehouse, NOV) == 3  # rolled back
+        _assert_no_open_transaction(warehouse)
+        warehouse.replace_partitions([PartitionWrite("glosa_segment_runs", {"competencia": NOV}, runs_rows(4, "r2"))])
+        assert count(warehouse, NOV) == 4
+    got = warehouse.query("SELECT DISTINCT run_id FROM glosa_segment_runs WHERE competencia = :m", {"m": NOV})
+    assert list(got["run_id"]) == ["r2"]  # committed: seen by a new connection after the session
+
+
+def _assert_no_open_transaction(warehouse):
+    """On PostgreSQL, the session's backend is idle, not idle in transaction (which would hold locks)."""
+    if warehouse.kind == "postgres":
+        assert [state for _, state in _pg_backends(warehouse)] == ["idle"]
+
+
+def _pg_backends(warehouse) -> list[tuple[int, str]]:
+    """(pid, state) of the client connections to the warehouse's database, but this one."""
+    import psycopg2
+
+    from tests.conftest import PG_ADMIN_URI
+
+    admin = psycopg2.connect(PG_ADMIN_URI)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute("SELECT pid, state FROM pg_stat_activity WHERE datname = %s AND backend_type = "
+                        "'client backend' AND pid <> pg_backend_pid()", (warehouse.spec.database,))
+            return cur.fetchall()
+    finally:
+        admin.close()
+
+
+def _duckdb_opens_read_write_elsewhere(path) -> bool:
+    """Whether another process can open the DuckDB file read-write (no one holds its lock)."""
+    import subprocess
+    import sys
+
+    code = "import duckdb, sys; duckdb.connect(sys.argv[1]).close()"
+    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True).returncode == 0
+
+
+def _released(warehouse) -> bool:
+    if warehouse.kind == "duckdb":
+        return _duckdb_opens_read_write_elsewhere(warehouse.spec.path)
+    deadline = time.monotonic() + 5  # the backend exits shortly after the client closes
+    while _pg_backends(warehouse) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not _pg_backends(warehouse)
+
+
+def test_a_session_releases_its_connection_on_exit_and_on_error(warehouse):
+    _seed(warehouse)
+    with warehouse.session():
+        assert count(warehouse, OCT) == 5
+        assert not _released(warehouse)  # held while the session lasts (the check can fail)
+    assert _released(warehouse)
+    with pytest.raises(RuntimeError, match="boom"):
+        with warehouse.session():
+            assert count(warehouse, NOV) == 3
+            raise RuntimeError("boom")
+    assert _released(warehouse)
+    assert count(warehouse, NOV) == 3  # and the warehouse is usable outside a session again
+
+
+def test_sessions_are_per_warehouse_instance(warehouse, monkeypatch):
+    from vigia.warehouse import open_warehouse
+
+    _seed(warehouse)
+    other = open_warehouse(warehouse.spec)
+    calls = _count_driver_connects(monkeypatch, warehouse)
+    with warehouse.session():
+        assert count(warehouse, DEC) == 0
+        # another instance is outside the session: its write opens (and closes) its own connection
+        other.replace_partitions([PartitionWrite("glosa_segment_runs", {"competencia": DEC}, runs_rows(2))])
+        assert len(calls) == 2
+        assert count(warehouse, DEC) == 2  # committed, so the session's connection sees it
+    assert len(calls) == 2

@@ -11,7 +11,11 @@
 --   score:    limiar = k × b × per; dif = max(0, EB × per − limiar);
 --             escore_municipal = Σ dif over the window's months, for the pairs j x a with a cube row in :fim
 --   share:    P_ej = production of establishment e for the residents of j over the window;
---             value_e = Σ_j P_ej / Σ_e P_ej × escore_municipal_j (municipalities with Σ_e P_ej = 0 skipped)
+--             value_e = Σ_j P_ej / Σ_e P_ej × escore_municipal_j (municipalities with Σ_e P_ej = 0 skipped),
+--             summed here as Σ over the window's cube rows of quantidade × w_j, w_j = escore_municipal_j /
+--             P_j: one GROUP BY establishment x target instead of one per establishment x municipality
+--             x target (~6M groups at national shape; 3.0 s -> 1.6 s). Σ_e P_ej = Σ_t y_jt (the same
+--             rows), so P_j comes from `produced`
 --
 -- Two kinds of rows, told apart by `nivel`:
 --   'municipio':       municipio, alvo, taxa_eb, limiar, dif, escore_municipal (one per j x a of :fim)
@@ -72,30 +76,24 @@ scored AS MATERIALIZED (
     GROUP BY municipio, alvo
     HAVING MAX(CASE WHEN competencia = :fim THEN no_cubo ELSE 0 END) = 1
 ),
-shares AS MATERIALIZED (
-    SELECT p.cnes, p.municipio, p.alvo,
-           CAST(COALESCE(SUM(p.quantidade), 0) AS DOUBLE PRECISION) AS p_ej
-    FROM sus_production_monthly p
-    JOIN scored s ON s.municipio = p.municipio AND s.alvo = p.alvo
-    WHERE p.competencia >= :inicio
-      AND p.competencia <= :fim
-      AND p.cnes IS NOT NULL
-    GROUP BY p.cnes, p.municipio, p.alvo
-),
-totals AS (
-    SELECT municipio, alvo, SUM(p_ej) AS p_j
-    FROM shares
-    GROUP BY municipio, alvo
-    HAVING SUM(p_ej) > 0
+weights AS (
+    -- w_j = escore_municipal_j / P_j, P_j = the window's production for the residents of j (Σ_e P_ej)
+    SELECT s.municipio, s.alvo, s.escore_municipal / t.p_j AS w
+    FROM scored s
+    JOIN (SELECT municipio, alvo, SUM(y) AS p_j FROM produced GROUP BY municipio, alvo) t
+      ON t.municipio = s.municipio AND t.alvo = s.alvo
+    WHERE t.p_j > 0
 )
 SELECT 'municipio' AS nivel, CAST(NULL AS VARCHAR) AS cnes, municipio, alvo,
        taxa_eb, limiar, dif, escore_municipal, CAST(NULL AS DOUBLE PRECISION) AS valor
 FROM scored
 UNION ALL
-SELECT 'estabelecimento', sh.cnes, CAST(NULL AS VARCHAR), sh.alvo,
+SELECT 'estabelecimento', p.cnes, CAST(NULL AS VARCHAR), p.alvo,
        CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS DOUBLE PRECISION),
-       CAST(NULL AS DOUBLE PRECISION), SUM(sh.p_ej / t.p_j * s.escore_municipal)
-FROM shares sh
-JOIN totals t ON t.municipio = sh.municipio AND t.alvo = sh.alvo
-JOIN scored s ON s.municipio = sh.municipio AND s.alvo = sh.alvo
-GROUP BY sh.cnes, sh.alvo
+       CAST(NULL AS DOUBLE PRECISION), CAST(COALESCE(SUM(p.quantidade * w.w), 0) AS DOUBLE PRECISION)
+FROM sus_production_monthly p
+JOIN weights w ON w.municipio = p.municipio AND w.alvo = p.alvo
+WHERE p.competencia >= :inicio
+  AND p.competencia <= :fim
+  AND p.cnes IS NOT NULL
+GROUP BY p.cnes, p.alvo
