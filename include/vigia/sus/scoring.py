@@ -304,7 +304,15 @@ def fact_sheet_cube(c: ScoreCubes) -> pd.DataFrame:
     """The cube the fact sheets read: the scored month's finest cube, and the earlier months at
     establishment level (municipio and uf empty): the sheets only draw those months' production series."""
     month = c.month["competencia"].iloc[0] if len(c.month) else None
-    earlier = c.establishment[c.establishment["competencia"] != month].assign(municipio=None, uf=None)
+    earlier = c.establishment[c.establishment["competencia"] != month]
+    if not len(earlier):
+        return c.month
+    # the missing columns empty but typed like the month's (text stays text, numbers become float with
+    # NaN): object columns of None cost ~1 s more to concatenate and to write at national shape
     cols = list(c.month.columns)
-    earlier = earlier.assign(**{col: None for col in cols if col not in earlier.columns})[cols]
-    return pd.concat([c.month, earlier], ignore_index=True) if len(earlier) else c.month
+    empty = {col: (pd.Series(pd.NA, index=earlier.index, dtype=c.month[col].dtype)
+                   if pd.api.types.is_string_dtype(c.month[col].dtype) and c.month[col].dtype != object
+                   else pd.Series(np.nan if pd.api.types.is_numeric_dtype(c.month[col].dtype) else None,
+                                  index=earlier.index))
+             for col in cols if col not in earlier.columns}
+    return pd.concat([c.month, earlier.assign(**empty)[cols]], ignore_index=True)
