@@ -10,7 +10,8 @@ and mobile units explain many of them, and findings carry benign flags.
 **Flow:** `list_ufs` → `ingest_uf` (mapped, one task per UF) → `dq_ingest` →
 `build_cube` → `dq_cube` → `publish_cube` → (`find_missing_history` →
 `build_history_cube`, mapped per month) → `score` → `dq_scores` →
-`fact_sheets` → `publish_scores`.
+`fact_sheet_parts` → `fact_sheets` (mapped, up to 4 parts of the top of the
+ranking, 2 at a time) → `publish_scores`.
 
 **Inputs:** DATASUS files under the landing folder (Airflow Variable
 `sus_landing_path`, a local path or an object-storage URL; default: the
@@ -167,13 +168,20 @@ def sus_anomaly_scoring():
             return pipeline.gate_scores(_run(), warehouse())
 
     @task
-    def fact_sheets(_checked: dict) -> dict:
+    def fact_sheet_parts(_checked: dict) -> list[dict]:
         from vigia.sus import pipeline
 
-        return pipeline.fact_sheets(_run())
+        return pipeline.fact_sheet_parts(_run())
 
-    @task(outlets=[warehouse_asset(t) for t in SCORES])
-    def publish_scores(_sheets: dict) -> dict:
+    @task(map_index_template="{{ fact_sheet_label }}", max_active_tis_per_dag=2)
+    def fact_sheets(part: dict) -> dict:
+        from vigia.sus import pipeline
+
+        get_current_context()["fact_sheet_label"] = part["label"]
+        return pipeline.fact_sheets(_run(), part["part"], part["parts"])
+
+    @task(trigger_rule="none_failed", outlets=[warehouse_asset(t) for t in SCORES])
+    def publish_scores(_sheets) -> dict:
         from vigia.sus import pipeline
 
         return pipeline.publish_scores(_run(), warehouse())
@@ -183,7 +191,8 @@ def sus_anomaly_scoring():
     cube = build_cube(ufs, dq_ingest(ufs, ingested))
     published = publish_cube(dq_cube(cube))
     history = build_history_cube.expand(month=find_missing_history(published))
-    publish_scores(fact_sheets(dq_scores(score(published, history))))
+    sheets = fact_sheets.expand(part=fact_sheet_parts(dq_scores(score(published, history))))
+    publish_scores(sheets)  # none_failed: runs when the map is empty (top_fact_sheets = 0, skipped)
 
 
 dag = sus_anomaly_scoring()

@@ -73,11 +73,18 @@ def test_sus_dag_shape(dagbag):
     dag = dagbag.dags.get("sus_anomaly_scoring")
     assert dag.timetable.expression == "0 4 10 * *"
     order = ["list_ufs", "ingest_uf", "dq_ingest", "build_cube", "dq_cube", "publish_cube",
-             "find_missing_history", "build_history_cube", "score", "dq_scores", "fact_sheets", "publish_scores"]
+             "find_missing_history", "build_history_cube", "score", "dq_scores", "fact_sheet_parts", "fact_sheets",
+             "publish_scores"]
     for up, down in zip(order, order[1:]):
         assert down in dag.get_task(up).downstream_task_ids, f"{up} -> {down}"
     assert dag.get_task("ingest_uf").map_index_template == "{{ uf }}"
     assert dag.get_task("build_history_cube").map_index_template == "{{ competencia }}"
+    sheets = dag.get_task("fact_sheets")                     # mapped over fact_sheet_parts' bounded list
+    assert sheets.is_mapped and sheets.map_index_template == "{{ fact_sheet_label }}"
+    assert sheets.max_active_tis_per_dag == 2
+    assert dag.get_task("publish_scores").upstream_task_ids == {"fact_sheets"}
+    for empty_map_ok in ("score", "publish_scores"):        # an empty map (no history / no sheets) is skipped
+        assert dag.get_task(empty_map_ok).trigger_rule == "none_failed"
     assert {o.name for o in dag.get_task("publish_scores").outlets} == {
         "sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
         "sus_excess_concentration"}

@@ -244,3 +244,30 @@ def test_matplotlib_is_imported_only_inside_functions():
                                                                 if isinstance(n, ast.ImportFrom)]
         assert not any(name.startswith("matplotlib") for name in names), module.name
         assert len(module.read_text("utf-8").splitlines()) < 400, module.name
+
+
+def test_render_top_parts_are_disjoint_and_together_the_whole_top(scored, tmp_path):
+    """Mapped fact_sheets tasks each render one part: dealt out in rank order, same files and bytes as one task."""
+    args = (scored["result"], scored["cube"], scored["names"], scored["registry"])
+    whole = fact_sheets.render_top(*args, tmp_path / "whole", top=7)
+    assert len(whole) == 7
+    order = list(fact_sheets.select_top(scored["result"], scored["cube"], top=7)["cnes"])
+    names = {}
+    for part in range(3):
+        written = fact_sheets.render_top(*args, tmp_path / "parts", top=7, part=part, parts=3)
+        assert [p.name.split("_")[1] for p in written] == order[part::3]   # positions 0,3,6 / 1,4 / 2,5
+        names[part] = {p.name for p in written}
+    assert [len(n) for n in names.values()] == [3, 2, 2]
+    assert not (names[0] & names[1]) and not (names[0] & names[2]) and not (names[1] & names[2])
+    assert names[0] | names[1] | names[2] == {p.name for p in whole}
+    assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == sorted(p.name for p in whole)
+    for path in whole:
+        assert (tmp_path / "parts" / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+@pytest.mark.parametrize("part, parts", [(3, 3), (-1, 2), (0, 0)])
+def test_render_top_rejects_a_part_outside_its_parts_naming_both(scored, tmp_path, part, parts):
+    with pytest.raises(ValueError, match=rf"0 <= part < parts .*got part={part}, parts={parts}$"):
+        fact_sheets.render_top(scored["result"], scored["cube"], scored["names"], scored["registry"], tmp_path,
+                               top=3, part=part, parts=parts)
+    assert list(tmp_path.iterdir()) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -117,3 +118,63 @@ def test_parquet_goes_through_duckdb_and_csv_through_pandas_with_the_same_rows(l
     expected = pd.read_parquet(pandas_run.file("cube.parquet")).sort_values(key).reset_index(drop=True)
     assert len(got) > 50
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize("top, labels", [
+    (0, []), (-1, []), (1, ["fichas 1 de 1"]), (5, ["fichas 1 de 1"]), (6, ["fichas 1 de 2", "fichas 2 de 2"]),
+    (20, [f"fichas {i} de 4" for i in range(1, 5)]), (200, [f"fichas {i} de 4" for i in range(1, 5)]),
+])
+def test_fact_sheet_parts_are_bounded_and_labelled(top, labels):
+    parts = p.fact_sheet_parts(p.SusRun("parts", END, "unused", top_fact_sheets=top))
+    assert [d["label"] for d in parts] == labels
+    assert [d["part"] for d in parts] == list(range(len(labels)))
+    assert {d["parts"] for d in parts} == ({len(labels)} if labels else set())
+    assert len(parts) <= p.MAX_FACT_SHEET_PARTS
+
+
+def test_fact_sheet_parts_publish_every_part_and_a_rerun_drops_stale_parts(landing, tmp_path):
+    from vigia.connections import ConnectionSpec
+    from vigia.warehouse import open_warehouse
+
+    wh = open_warehouse(ConnectionSpec.from_uri("warehouse", f"duckdb:///{(tmp_path / 'wh.duckdb').as_posix()}"))
+    run = p.SusRun("sheets", END, str(landing), top_fact_sheets=7)
+    out = p.run_in_process(run, wh)
+    assert out["fact_sheets"]["sheets"] == 7 and out["fact_sheets"]["parts"] == 2
+    index = [json.loads(run.file(f"fact_sheets_{i}.json").read_text()) for i in range(2)]
+    assert [len(i) for i in index] == [4, 3] and not set(index[0]) & set(index[1])
+    ranking = wh.query("SELECT cnes, folha_de_fatos FROM sus_provider_ranking WHERE folha_de_fatos IS NOT NULL")
+    assert dict(zip(ranking["cnes"], ranking["folha_de_fatos"])) == {**index[0], **index[1]}
+    assert all(Path(f).is_file() for f in ranking["folha_de_fatos"])
+
+    # a rerun of the run id with fewer parts: the part files of the earlier try are gone before it renders
+    run.file("fact_sheets_3.json").write_text(json.dumps({"9999999": "/stale.html"}))
+    smaller = p.SusRun("sheets", END, str(landing), top_fact_sheets=1)
+    assert p.fact_sheet_parts(smaller) == [{"part": 0, "parts": 1, "label": "fichas 1 de 1"}]
+    assert sorted(run.dir.glob("fact_sheets_*.json")) == []
+    assert p.fact_sheets(smaller, 0, 1)["sheets"] == 1
+    p.publish_scores(smaller, wh)
+    got = wh.query("SELECT rank, folha_de_fatos FROM sus_provider_ranking WHERE folha_de_fatos IS NOT NULL")
+    assert got["rank"].tolist() == [1] and got["folha_de_fatos"].item() == index[0][top1(wh)]
+
+
+def top1(wh) -> str:
+    return wh.query("SELECT cnes FROM sus_provider_ranking WHERE rank = 1")["cnes"].item()
+
+
+def test_publish_scores_merges_every_part_file(landing, tmp_path):
+    """publish_scores reads fact_sheets_<part>.json of every mapped task (hand-written here)."""
+    from vigia.connections import ConnectionSpec
+    from vigia.warehouse import open_warehouse
+
+    wh = open_warehouse(ConnectionSpec.from_uri("warehouse", f"duckdb:///{(tmp_path / 'wh.duckdb').as_posix()}"))
+    run = p.SusRun("merge", END, str(landing), top_fact_sheets=0)
+    p.run_in_process(run, wh)
+    top = wh.query("SELECT cnes FROM sus_provider_ranking ORDER BY rank LIMIT 5")["cnes"].tolist()
+    parts = {0: top[0:4:3], 1: top[1:4:3], 2: top[2:4:3]}                # 1 & 4, 2, 3 (positions 0,3 / 1 / 2)
+    for part, cnes in parts.items():
+        run.file(f"fact_sheets_{part}.json").write_text(json.dumps({c: f"/r/{part}_{c}.html" for c in cnes}))
+    p.publish_scores(run, wh)
+    got = wh.query("SELECT cnes, folha_de_fatos FROM sus_provider_ranking WHERE folha_de_fatos IS NOT NULL")
+    assert dict(zip(got["cnes"], got["folha_de_fatos"])) == {
+        top[0]: f"/r/0_{top[0]}.html", top[3]: f"/r/0_{top[3]}.html", top[1]: f"/r/1_{top[1]}.html",
+        top[2]: f"/r/2_{top[2]}.html"}

@@ -1,7 +1,7 @@
 """The SUS pipeline's steps, one function per DAG task, free of Airflow.
 
 ingest (mapped per UF) -> dq_ingest -> build_cube -> dq_cube -> publish_cube
--> score -> dq_scores -> fact_sheets -> publish_scores
+-> score -> dq_scores -> fact_sheet_parts -> fact_sheets (mapped per part) -> publish_scores
 
 Tasks hand Parquet files to each other in the run's staging folder. The cube
 of the competência is published first (it is the next months' history); the
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -32,6 +33,8 @@ CUBE_TABLE = "sus_production_monthly"
 SCORE_TABLES = ["sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
                 "sus_excess_concentration"]
 SYSTEMS = ("SIA", "SIH")
+MAX_FACT_SHEET_PARTS = 4  # mapped fact_sheets tasks at most (matplotlib is single-threaded: ~0.2 s a chart)
+SHEETS_PER_PART = 5       # below this many sheets a part, another task costs more than it saves
 MONTH_SCORE_TABLES = ("excess_by_target", "scores", "municipal", "excess_shares", "ranking", "concentration", "flags")
 
 
@@ -305,10 +308,31 @@ def gate_scores(run: SusRun, warehouse: Warehouse) -> dict:
     return {"establishments": len(ranking)}
 
 
-def fact_sheets(run: SusRun) -> dict:
-    """Render the fact sheets of the top of the ranking under data/reports/sus/<YYYY-MM>/."""
+def _fact_sheet_files(run: SusRun) -> list[Path]:
+    """The run's ``fact_sheets_<part>.json`` files (cnes -> sheet path, one per part)."""
+    return sorted(run.dir.glob("fact_sheets_*.json"))
+
+
+def fact_sheet_parts(run: SusRun) -> list[dict]:
+    """The parts the fact sheets are rendered in, one mapped task each: ~5 sheets a part, at most
+    :data:`MAX_FACT_SHEET_PARTS` (the map stays bounded whatever ``top_fact_sheets`` is).
+
+    Starts the run's fact sheets afresh: deletes the part files of an earlier try of this run id,
+    so that :func:`publish_scores`, which merges every part file, never reads a stale part of a
+    try that had more parts.
+    """
+    for stale in _fact_sheet_files(run):
+        stale.unlink(missing_ok=True)
+    n = max(0, min(MAX_FACT_SHEET_PARTS, math.ceil(run.top_fact_sheets / SHEETS_PER_PART)))
+    return [{"part": i, "parts": n, "label": f"fichas {i + 1} de {n}"} for i in range(n)]
+
+
+def fact_sheets(run: SusRun, part: int = 0, parts: int = 1) -> dict:
+    """Render part ``part`` of ``parts`` of the fact sheets of the top of the ranking under
+    data/reports/sus/<YYYY-MM>/, and record them (cnes -> path) in ``fact_sheets_<part>.json``."""
+    index_file = run.file(f"fact_sheets_{part}.json")
     if run.top_fact_sheets <= 0:
-        run.file("fact_sheets.json").write_text("{}")
+        index_file.write_text("{}")
         return {"sheets": 0}
     from vigia.sus import fact_sheets as sheets
 
@@ -316,9 +340,10 @@ def fact_sheets(run: SusRun) -> dict:
     tgt = targets.load()
     names = dict(zip(tgt["alvo"], tgt["nome"]))
     written = sheets.render_top(load_scores(run), pd.read_parquet(run.file("history.parquet")), names,
-                                pd.read_parquet(run.file("registry.parquet")), out_dir, top=run.top_fact_sheets)
+                                pd.read_parquet(run.file("registry.parquet")), out_dir, top=run.top_fact_sheets,
+                                part=part, parts=parts)
     index = {p.name.split("_")[1]: str(p) for p in written}
-    run.file("fact_sheets.json").write_text(json.dumps(index))
+    index_file.write_text(json.dumps(index))
     return {"sheets": len(written), "folder": str(out_dir)}
 
 
@@ -326,8 +351,9 @@ def publish_scores(run: SusRun, warehouse: Warehouse) -> dict:
     """Replace the competência's scores, municipal excess, ranking, flags and concentration together."""
     r = load_scores(run)
     registry = pd.read_parquet(run.file("registry.parquet"))[["cnes", "municipio", "uf"]].drop_duplicates("cnes")
-    sheets_file = run.file("fact_sheets.json")
-    sheets = json.loads(sheets_file.read_text()) if sheets_file.exists() else {}
+    sheets = {}
+    for part_file in _fact_sheet_files(run):  # none: no sheets
+        sheets.update(json.loads(part_file.read_text()))
     flags_by_cnes = (r.flags.dropna(subset=["cnes"]).groupby("cnes")["flag"]
                      .agg(lambda f: ",".join(sorted(set(f)))))
     ranking = r.ranking.merge(registry, on="cnes", how="left")
@@ -363,7 +389,9 @@ def run_in_process(run: SusRun, warehouse: Warehouse, with_fact_sheets: bool = T
            "publish_cube": publish_cube(run, warehouse), "score": score(run, warehouse),
            "dq_scores": gate_scores(run, warehouse)}
     if with_fact_sheets:
-        out["fact_sheets"] = fact_sheets(run)
+        done = [fact_sheets(run, part["part"], part["parts"]) for part in fact_sheet_parts(run)]
+        out["fact_sheets"] = {"sheets": sum(d["sheets"] for d in done), "parts": len(done),
+                              **({"folder": done[0]["folder"]} if done else {})}
     out["publish_scores"] = publish_scores(run, warehouse)
     return out
 

@@ -82,14 +82,24 @@ def select_top(result: MonthScores, cube: pd.DataFrame, top: int = 20) -> pd.Dat
 
 
 def render_top(result: MonthScores, cube: pd.DataFrame, target_names: dict[str, str],
-               registry: pd.DataFrame | None, out_dir: Path | str, top: int = 20) -> list[Path]:
+               registry: pd.DataFrame | None, out_dir: Path | str, top: int = 20,
+               part: int = 0, parts: int = 1) -> list[Path]:
     """Write the sheets chosen by :func:`select_top` to ``out_dir`` (one per establishment); their paths.
+
+    With ``parts`` > 1, only the rows at positions ``i`` (0-based, in :func:`select_top`'s
+    order) with ``i % parts == part``: parallel tasks each write one part, and dealing
+    the rows out in rank order spreads the top ranks (the sheets with the most charts)
+    evenly over the parts. Each page is the same whichever part writes it.
 
     The large frames are filtered once per month for all its sheets (:class:`MonthData`).
     """
+    if not (parts >= 1 and 0 <= part < parts):
+        raise ValueError(f"fact sheet part must satisfy 0 <= part < parts (parts >= 1); "
+                         f"got part={part}, parts={parts}")
     out_dir = Path(out_dir)
+    selected = select_top(result, cube, top).iloc[part::parts]
     paths = []
-    for competencia, chosen in select_top(result, cube, top).groupby("competencia", sort=True):
+    for competencia, chosen in selected.groupby("competencia", sort=True):
         data = MonthData(cube, result, competencia, registry, chosen["cnes"])
         for row in chosen.itertuples(index=False):
             html_text = render_sheet(data.sheet(row.cnes, row.alvo), target_names)
