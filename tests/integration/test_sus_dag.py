@@ -14,7 +14,7 @@ from vigia.warehouse import open_warehouse
 
 LOGICAL_DATE = "2026-11-02T09:00:00+00:00"   # scores 2026-10
 SAMPLE = ["--municipalities", "100", "--sia-rows", "20000", "--end-month", "2026-10", "--months", "13"]
-CONF = {"build_missing_history": True, "top_fact_sheets": 6}   # 6 sheets: 2 mapped fact_sheets parts
+CONF = {"build_missing_history": True, "top_fact_sheets": 11}   # 11 sheets: 2 mapped fact_sheets parts
 
 
 def counts(wh) -> dict:
@@ -31,7 +31,7 @@ def check_run(run, wh, data_dir):
     assert {s for _, _, s in states} == {"success"}, states
     assert len([t for t, _, _ in states if t == "ingest_uf"]) == 5            # one mapped task per UF
     assert len([t for t, _, _ in states if t == "build_history_cube"]) == 12  # one per missing month
-    assert sorted(m for t, m, _ in states if t == "fact_sheets") == [0, 1]     # ceil(6 / 5) parts
+    assert sorted(m for t, m, _ in states if t == "fact_sheets") == [0, 1]     # ceil(11 / 10) parts
     with sqlite3.connect(run.home / "airflow.db") as con:                    # the mapped parts' labels
         labels = con.execute(
             "SELECT rendered_map_index FROM task_instance WHERE task_id = 'fact_sheets' AND run_id = "

@@ -121,8 +121,9 @@ def test_parquet_goes_through_duckdb_and_csv_through_pandas_with_the_same_rows(l
 
 
 @pytest.mark.parametrize("top, labels", [
-    (0, []), (-1, []), (1, ["fichas 1 de 1"]), (5, ["fichas 1 de 1"]), (6, ["fichas 1 de 2", "fichas 2 de 2"]),
-    (20, [f"fichas {i} de 4" for i in range(1, 5)]), (200, [f"fichas {i} de 4" for i in range(1, 5)]),
+    (0, []), (-1, []), (1, ["fichas 1 de 1"]), (10, ["fichas 1 de 1"]), (11, ["fichas 1 de 2", "fichas 2 de 2"]),
+    (20, ["fichas 1 de 2", "fichas 2 de 2"]), (31, [f"fichas {i} de 4" for i in range(1, 5)]),
+    (200, [f"fichas {i} de 4" for i in range(1, 5)]),
 ])
 def test_fact_sheet_parts_are_bounded_and_labelled(top, labels):
     parts = p.fact_sheet_parts(p.SusRun("parts", END, "unused", top_fact_sheets=top))
@@ -137,11 +138,11 @@ def test_fact_sheet_parts_publish_every_part_and_a_rerun_drops_stale_parts(landi
     from vigia.warehouse import open_warehouse
 
     wh = open_warehouse(ConnectionSpec.from_uri("warehouse", f"duckdb:///{(tmp_path / 'wh.duckdb').as_posix()}"))
-    run = p.SusRun("sheets", END, str(landing), top_fact_sheets=7)
+    run = p.SusRun("sheets", END, str(landing), top_fact_sheets=13)
     out = p.run_in_process(run, wh)
-    assert out["fact_sheets"]["sheets"] == 7 and out["fact_sheets"]["parts"] == 2
+    assert out["fact_sheets"]["sheets"] == 13 and out["fact_sheets"]["parts"] == 2
     index = [json.loads(run.file(f"fact_sheets_{i}.json").read_text()) for i in range(2)]
-    assert [len(i) for i in index] == [4, 3] and not set(index[0]) & set(index[1])
+    assert [len(i) for i in index] == [7, 6] and not set(index[0]) & set(index[1])
     ranking = wh.query("SELECT cnes, folha_de_fatos FROM sus_provider_ranking WHERE folha_de_fatos IS NOT NULL")
     assert dict(zip(ranking["cnes"], ranking["folha_de_fatos"])) == {**index[0], **index[1]}
     assert all(Path(f).is_file() for f in ranking["folha_de_fatos"])
