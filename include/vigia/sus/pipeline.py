@@ -316,7 +316,7 @@ def _fact_sheet_files(run: SusRun) -> list[Path]:
 
 
 def fact_sheet_parts(run: SusRun) -> list[dict]:
-    """The parts the fact sheets are rendered in, one mapped task each: ~5 sheets a part, at most
+    """The parts the fact sheets are rendered in, one mapped task each: ~:data:`SHEETS_PER_PART` sheets a part, at most
     :data:`MAX_FACT_SHEET_PARTS` (the map stays bounded whatever ``top_fact_sheets`` is).
 
     Starts the run's fact sheets afresh: deletes the part files of an earlier try of this run id,
