@@ -307,12 +307,16 @@ def fact_sheet_cube(c: ScoreCubes) -> pd.DataFrame:
     earlier = c.establishment[c.establishment["competencia"] != month]
     if not len(earlier):
         return c.month
-    # the missing columns empty but typed like the month's (text stays text, numbers become float with
-    # NaN): object columns of None cost ~1 s more to concatenate and to write at national shape
     cols = list(c.month.columns)
-    empty = {col: (pd.Series(pd.NA, index=earlier.index, dtype=c.month[col].dtype)
-                   if pd.api.types.is_string_dtype(c.month[col].dtype) and c.month[col].dtype != object
-                   else pd.Series(np.nan if pd.api.types.is_numeric_dtype(c.month[col].dtype) else None,
-                                  index=earlier.index))
-             for col in cols if col not in earlier.columns}
+    empty = {col: _empty_like(c.month[col], earlier.index) for col in cols if col not in earlier.columns}
     return pd.concat([c.month, earlier.assign(**empty)[cols]], ignore_index=True)
+
+
+def _empty_like(column: pd.Series, index: pd.Index) -> pd.Series:
+    """An all-missing column on ``index`` typed like ``column``: text stays text (NA), numbers become float
+    (NaN), anything else object (None). Object columns of None cost ~1 s more to concatenate and to write
+    at national shape."""
+    dtype = column.dtype
+    if pd.api.types.is_string_dtype(dtype) and dtype != object:
+        return pd.Series(pd.NA, index=index, dtype=dtype)
+    return pd.Series(np.nan if pd.api.types.is_numeric_dtype(dtype) else None, index=index)
