@@ -131,7 +131,8 @@ def _fact_sheet_part(run, part: dict) -> dict:
 def fact_sheets_mapped(run, workers: int = 2) -> dict:
     """The DAG's mapped ``fact_sheets``: :func:`vigia.sus.pipeline.fact_sheet_parts`, then the parts
     ``workers`` at a time in fresh processes (spawned, as task processes are), as the scheduler runs
-    them with ``max_active_tis_per_dag=2``. matplotlib draws on one core: two parts use both."""
+    them with ``max_active_tis_per_dag=2``. matplotlib draws on one core: two parts use both. ``done``:
+    the parts' results, which :func:`vigia.sus.pipeline.publish_scores` takes (the mapped task's XCom)."""
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
@@ -140,7 +141,7 @@ def fact_sheets_mapped(run, workers: int = 2) -> dict:
     parts = p.fact_sheet_parts(run)
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         done = list(pool.map(_fact_sheet_part, [run] * len(parts), parts))
-    return {"sheets": sum(d["sheets"] for d in done), "parts": len(parts)}
+    return {"sheets": sum(d["sheets"] for d in done), "parts": len(parts), "done": done}
 
 
 def measure_score(landing: Path, out: Path, args) -> dict:
@@ -162,7 +163,7 @@ def measure_score(landing: Path, out: Path, args) -> dict:
     step("score", p.score, run, wh)
     step("dq_scores", p.gate_scores, run, wh)
     step("fact_sheets", fact_sheets_mapped, run)
-    step("publish_scores", p.publish_scores, run, wh)
+    step("publish_scores", p.publish_scores, run, wh, info["fact_sheets"]["done"])
     stop.set()
     return {"seconds": time.perf_counter() - started, "steps": steps, "step_peak_rss_mb": step_peaks,
             "competencia": str(run.competencia), **info["score"], "sheets": info["fact_sheets"]["sheets"]}
@@ -188,7 +189,7 @@ def measure_vigia(landing: Path, out: Path, args) -> dict:
         step("score", p.score, run, wh)
         step("dq_scores", p.gate_scores, run, wh)
         step("fact_sheets", fact_sheets_mapped, run)
-        step("publish_scores", p.publish_scores, run, wh)
+        step("publish_scores", p.publish_scores, run, wh, info["fact_sheets"]["done"])
     seconds = time.perf_counter() - started
     stop.set()
     shutil.copy(run.file("cube.parquet"), out / "cube.parquet")

@@ -11,7 +11,7 @@ and mobile units explain many of them, and findings carry benign flags.
 `build_cube` → `dq_cube` → `publish_cube` → (`find_missing_history` →
 `build_history_cube`, mapped per month) → `score` → `dq_scores` →
 `fact_sheet_parts` → `fact_sheets` (mapped, up to 4 parts of the top of the
-ranking, 2 at a time) → `publish_scores`.
+ranking, 2 at a time; each returns its sheets' paths) → `publish_scores`.
 
 **Inputs:** DATASUS files under the landing folder (Airflow Variable
 `sus_landing_path`, a local path or an object-storage URL; default: the
@@ -27,7 +27,9 @@ the warehouse; a backfill over earlier months builds them. With the Param
 history carry a reason instead of a value.
 
 **Outputs** (connection `warehouse`; partition = competência, replaced in one
-transaction on rerun): `sus_production_monthly`, `sus_anomaly_scores`,
+transaction on rerun): the cubes `sus_production_monthly` (establishment x
+municipality x target), `sus_production_by_establishment` and
+`sus_production_by_municipality` (its sums), then `sus_anomaly_scores`,
 `sus_municipal_excess`, `sus_provider_ranking`, `sus_benign_flags`,
 `sus_excess_concentration`; fact sheets in `data/reports/sus/<YYYY-MM>/`.
 `score` also writes the IBGE population of its window's years to `sus_population`
@@ -43,6 +45,7 @@ from airflow.sdk import Param, Variable, dag, get_current_context, task
 
 from common.vigia_airflow import fail_fast, logical_moment, warehouse, warehouse_asset
 
+CUBES = ["sus_production_monthly", "sus_production_by_establishment", "sus_production_by_municipality"]
 SCORES = ["sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
           "sus_excess_concentration"]
 DQ_RESULTS = warehouse_asset("dq_results")
@@ -130,7 +133,7 @@ def sus_anomaly_scoring():
         with fail_fast():
             return pipeline.gate_cube(_run(), warehouse())
 
-    @task(outlets=[warehouse_asset("sus_production_monthly"), warehouse_asset("dq_quarantine")])
+    @task(outlets=[*(warehouse_asset(t) for t in CUBES), warehouse_asset("dq_quarantine")])
     def publish_cube(_checked: dict) -> dict:
         from vigia.sus import pipeline
 
@@ -145,7 +148,7 @@ def sus_anomaly_scoring():
         return pipeline.missing_history(_run(), warehouse())
 
     @task(map_index_template="{{ competencia }}", max_active_tis_per_dag=2,
-          outlets=[warehouse_asset("sus_production_monthly")])
+          outlets=[warehouse_asset(t) for t in CUBES])
     def build_history_cube(month: str) -> dict:
         from vigia.sus import pipeline
 
@@ -181,10 +184,10 @@ def sus_anomaly_scoring():
         return pipeline.fact_sheets(_run(), part["part"], part["parts"])
 
     @task(trigger_rule="none_failed", outlets=[warehouse_asset(t) for t in SCORES])
-    def publish_scores(_sheets) -> dict:
+    def publish_scores(sheet_parts) -> dict:
         from vigia.sus import pipeline
 
-        return pipeline.publish_scores(_run(), warehouse())
+        return pipeline.publish_scores(_run(), warehouse(), sheet_parts)  # the parts' results (their XCom)
 
     ufs = list_ufs()
     ingested = ingest_uf.expand(uf=ufs)
@@ -192,7 +195,7 @@ def sus_anomaly_scoring():
     published = publish_cube(dq_cube(cube))
     history = build_history_cube.expand(month=find_missing_history(published))
     sheets = fact_sheets.expand(part=fact_sheet_parts(dq_scores(score(published, history))))
-    publish_scores(sheets)  # none_failed: runs when the map is empty (top_fact_sheets = 0, skipped)
+    publish_scores(sheets)  # none_failed: runs when the map is empty (top_fact_sheets = 0, skipped: no results)
 
 
 dag = sus_anomaly_scoring()

@@ -15,13 +15,13 @@ def main() -> int:
     wh = open_warehouse(spec)
     print(f"\nWhat landed in the warehouse ({spec.describe()}):")
     tables = ("glosa_clusters", "glosa_cluster_profiles", "glosa_segment_runs", "sus_production_monthly",
-              "sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
+              "sus_production_by_establishment", "sus_production_by_municipality", "sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
               "sus_excess_concentration", "regulation_model_runs", "regulation_decisions", "rule_activations",
               "rule_backtests", "dq_results", "dq_quarantine")
     for table in tables:
         if wh.table_exists(table):
             n = wh.query(f"SELECT COUNT(*) AS n FROM {table}")["n"].iloc[0]  # table name from the list above
-            print(f"  {table:<26} {int(n):>9,} rows")
+            print(f"  {table:<32} {int(n):>9,} rows")
     if wh.table_exists("glosa_segment_runs"):
         print("\nglosa_clustering, per month:")
         print(wh.query_file("glosa/report_summary.sql").to_string(index=False))

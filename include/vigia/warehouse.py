@@ -149,6 +149,7 @@ class Warehouse:
             except BaseException:
                 self._rollback(con)
                 raise
+            self._analyze(con, list(counts))
         log.info("warehouse %s: replaced partitions %s", self.spec.describe(), counts)
         return counts
 
@@ -195,6 +196,9 @@ class Warehouse:
 
     def _lock(self, con, write: PartitionWrite):
         pass
+
+    def _analyze(self, con, tables: list[str]):
+        """Refresh the planner's statistics of ``tables`` after a committed write (PostgreSQL)."""
 
     def _execute(self, con, sql: str, params: dict):
         raise NotImplementedError
@@ -352,6 +356,14 @@ class PostgresWarehouse(Warehouse):
             yield _PgCursorAdapter(raw)
         finally:
             raw.close()
+
+    def _analyze(self, con, tables):
+        """ANALYZE the tables just written: a query that runs right after a bulk load (the score step
+        after publish_cube) is planned from their statistics, and autovacuum has not sampled them yet.
+        A table the planner believes to hold 2 rows gets nested loops: the per-capita query over a
+        fresh ``sus_production_by_municipality`` took minutes on 450 rows instead of ~0.1 s."""
+        for table in tables:
+            self._execute(con, f"ANALYZE {_ident(table)}", {})
 
     def _lock(self, con, write):
         key = f"{write.table}|" + "|".join(f"{k}={v}" for k, v in sorted(write.partition.items()))

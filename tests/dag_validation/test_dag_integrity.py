@@ -88,7 +88,9 @@ def test_sus_dag_shape(dagbag):
     assert {o.name for o in dag.get_task("publish_scores").outlets} == {
         "sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
         "sus_excess_concentration"}
-    assert [o.name for o in dag.get_task("publish_cube").outlets] == ["sus_production_monthly", "dq_quarantine"]
+    cubes = ["sus_production_monthly", "sus_production_by_establishment", "sus_production_by_municipality"]
+    assert [o.name for o in dag.get_task("publish_cube").outlets] == [*cubes, "dq_quarantine"]
+    assert [o.name for o in dag.get_task("build_history_cube").outlets] == cubes
     assert [o.name for o in dag.get_task("score").outlets] == ["sus_population"]
     assert set(dag.params) == {"competencia", "landing", "max_bad_share", "build_missing_history", "top_fact_sheets"}
 

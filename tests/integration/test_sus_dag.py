@@ -73,3 +73,19 @@ def test_postgres_warehouse(run_dag, data_dir, pg_uri):
     sample(data_dir, *SAMPLE, source="sus")
     run = run_dag("sus_anomaly_scoring", LOGICAL_DATE, conf=CONF, env={"AIRFLOW_CONN_WAREHOUSE": pg_uri})
     check_run(run, open_warehouse(ConnectionSpec.from_uri("warehouse", pg_uri)), data_dir)
+
+
+def test_no_fact_sheets_skip_the_map_and_the_scores_are_published_without_sheets(run_dag, data_dir):
+    """top_fact_sheets = 0: no part, the mapped fact_sheets is skipped, and publish_scores (none_failed) still
+    runs on the empty map's XCom (no results) and publishes the month's scores with no fact sheet."""
+    sample(data_dir, "--municipalities", "100", "--sia-rows", "20000", "--end-month", "2026-10", "--months", "1",
+           source="sus")
+    run = run_dag("sus_anomaly_scoring", "2026-11-04T09:00:00+00:00", conf={"top_fact_sheets": 0})
+    assert run.returncode == 0, run.output[-4000:]
+    states = {(t, m): s for t, m, s in run.task_states("sus_anomaly_scoring")}
+    assert states[("fact_sheet_parts", -1)] == "success" and states[("fact_sheets", -1)] == "skipped"
+    assert states[("publish_scores", -1)] == "success", states
+    wh = open_warehouse(ConnectionSpec.from_uri("warehouse", default_uri("warehouse")))
+    got = wh.query("SELECT COUNT(*) AS n, COUNT(folha_de_fatos) AS sheets FROM sus_provider_ranking")
+    assert got["n"].item() > 0 and got["sheets"].item() == 0
+    assert not (data_dir / "reports" / "sus" / "2026-10").exists()

@@ -14,6 +14,7 @@ import pytest
 from tests.unit.sus_sample import END, scored_month
 from vigia.sus import fact_sheets
 from vigia.sus.fact_sheets import data
+from vigia.sus.fact_sheets.formatting import same_month
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
@@ -153,7 +154,7 @@ def test_summary_points_to_the_flags_section(mobile_sheet, sih_sheet):
 def test_select_top_picks_the_largest_excess_or_the_most_extreme_score(scored):
     result = scored["result"]
     n = int((result.ranking["excesso_valor"] > 0).sum()) + 10  # reach past the last one with excess
-    sel = fact_sheets.select_top(result, scored["cube"], top=n)
+    sel = fact_sheets.select_top(result, top=n)
     ranking = result.ranking.nsmallest(n, "rank")
     assert list(sel["cnes"]) == list(ranking["cnes"]) and list(sel["rank"]) == list(ranking["rank"])
     excess = ranking.set_index("cnes")["excesso_valor"]
@@ -191,7 +192,7 @@ def test_render_top_writes_one_sheet_per_top_establishment(scored, tmp_path):
 
 def test_render_top_pages_are_the_pages_rendered_one_by_one(scored, tmp_path):
     """render_top filters the month once for all its sheets: each page is still exactly render()'s."""
-    sel = fact_sheets.select_top(scored["result"], scored["cube"], top=10)
+    sel = fact_sheets.select_top(scored["result"], top=10)
     top = int(sel.loc[sel["alvo"].str.startswith("SIH"), "rank"].min())  # down to the first SIH sheet
     paths = fact_sheets.render_top(scored["result"], scored["cube"], scored["names"], scored["registry"], tmp_path,
                                    top=top)
@@ -251,7 +252,7 @@ def test_render_top_parts_are_disjoint_and_together_the_whole_top(scored, tmp_pa
     args = (scored["result"], scored["cube"], scored["names"], scored["registry"])
     whole = fact_sheets.render_top(*args, tmp_path / "whole", top=7)
     assert len(whole) == 7
-    order = list(fact_sheets.select_top(scored["result"], scored["cube"], top=7)["cnes"])
+    order = list(fact_sheets.select_top(scored["result"], top=7)["cnes"])
     names = {}
     for part in range(3):
         written = fact_sheets.render_top(*args, tmp_path / "parts", top=7, part=part, parts=3)
@@ -271,3 +272,37 @@ def test_render_top_rejects_a_part_outside_its_parts_naming_both(scored, tmp_pat
         fact_sheets.render_top(scored["result"], scored["cube"], scored["names"], scored["registry"], tmp_path,
                                top=3, part=part, parts=parts)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_part_reads_only_its_rows_and_renders_the_pages_of_the_whole_cube(scored, tmp_path):
+    """read_part_cube: Parquet filters keep the part's establishments (every month) and its targets' month;
+    the pages are byte-identical to those rendered from the whole cube, and the series keep every month."""
+    cube_file = tmp_path / "history.parquet"
+    scored["cube"].to_parquet(cube_file, index=False)
+    whole = pd.read_parquet(cube_file)
+    result, names, registry = scored["result"], scored["names"], scored["registry"]
+    expected = {p.name: p.read_bytes()
+                for p in fact_sheets.render_top(result, whole, names, registry, tmp_path / "whole", top=9)}
+    got = {}
+    for part in range(2):
+        chosen = fact_sheets.select_part(result, top=9, part=part, parts=2)
+        cube, months = fact_sheets.read_part_cube(cube_file, chosen)
+        assert months == data.cube_months(whole) and len(months) == 13
+        assert 0 < len(cube) < len(whole) / 5                                   # the filter drops rows
+        month = same_month(whole["competencia"], END)
+        keep = whole["cnes"].isin(chosen["cnes"]) | (month & whole["alvo"].isin(chosen["alvo"]))
+        pd.testing.assert_frame_equal(cube, whole[keep].reset_index(drop=True))  # those rows, in the file's order
+        paths = fact_sheets.render_selected(chosen, result, cube, names, registry, tmp_path / "parts", months)
+        assert [p.name.split("_")[1] for p in paths] == list(chosen["cnes"])
+        got.update({p.name: p.read_bytes() for p in paths})
+    assert got == expected and len(got) == 9
+    assert {n.split("_")[2][:3] for n in got} == {"SIA", "SIH"}
+
+
+def test_an_empty_part_reads_no_rows_but_the_months(scored, tmp_path):
+    cube_file = tmp_path / "history.parquet"
+    scored["cube"].to_parquet(cube_file, index=False)
+    chosen = fact_sheets.select_part(scored["result"], top=1, part=1, parts=2)
+    cube, months = fact_sheets.read_part_cube(cube_file, chosen)
+    assert chosen.empty and cube.empty and list(cube.columns) == list(scored["cube"].columns) and len(months) == 13
+    assert fact_sheets.render_selected(chosen, scored["result"], cube, scored["names"], None, tmp_path, months) == []

@@ -133,49 +133,65 @@ def test_fact_sheet_parts_are_bounded_and_labelled(top, labels):
     assert len(parts) <= p.MAX_FACT_SHEET_PARTS
 
 
-def test_fact_sheet_parts_publish_every_part_and_a_rerun_drops_stale_parts(landing, tmp_path):
+def test_fact_sheet_parts_read_only_their_rows_and_publish_scores_takes_their_results(landing, tmp_path):
     from vigia.connections import ConnectionSpec
+    from vigia.sus import fact_sheets, targets
     from vigia.warehouse import open_warehouse
 
     wh = open_warehouse(ConnectionSpec.from_uri("warehouse", f"duckdb:///{(tmp_path / 'wh.duckdb').as_posix()}"))
     run = p.SusRun("sheets", END, str(landing), top_fact_sheets=13)
     out = p.run_in_process(run, wh)
     assert out["fact_sheets"]["sheets"] == 13 and out["fact_sheets"]["parts"] == 2
-    index = [json.loads(run.file(f"fact_sheets_{i}.json").read_text()) for i in range(2)]
-    assert [len(i) for i in index] == [7, 6] and not set(index[0]) & set(index[1])
+    index = out["fact_sheets"]["index"]
     ranking = wh.query("SELECT cnes, folha_de_fatos FROM sus_provider_ranking WHERE folha_de_fatos IS NOT NULL")
-    assert dict(zip(ranking["cnes"], ranking["folha_de_fatos"])) == {**index[0], **index[1]}
-    assert all(Path(f).is_file() for f in ranking["folha_de_fatos"])
+    assert dict(zip(ranking["cnes"], ranking["folha_de_fatos"])) == index and len(index) == 13
+    assert not list(run.dir.glob("fact_sheets_*.json"))                 # no part files: the results are the XCom
 
-    # a rerun of the run id with fewer parts: the part files of the earlier try are gone before it renders
-    run.file("fact_sheets_3.json").write_text(json.dumps({"9999999": "/stale.html"}))
+    # each part read a fraction of the fact sheets' cube, and its pages are those of the whole cube
+    history = pd.read_parquet(run.file("history.parquet"))
+    assert all(0 < n < len(history) for n in out["fact_sheets"]["history_rows"]), \
+        (out["fact_sheets"]["history_rows"], len(history))
+    tgt = targets.load()
+    whole = fact_sheets.render_top(p.load_scores(run), history, dict(zip(tgt["alvo"], tgt["nome"])),
+                                   pd.read_parquet(run.file("registry.parquet")), tmp_path / "whole", top=13)
+    assert sorted(Path(f).name for f in index.values()) == sorted(f.name for f in whole)
+    for page in whole:
+        assert Path(index[page.name.split("_")[1]]).read_bytes() == page.read_bytes(), page.name
+
+    # a rerun of the run id with fewer sheets publishes what its parts return, nothing left by the earlier try
+    run.file("fact_sheets_3.json").write_text(json.dumps({"9999999": "/stale.html"}))   # an old version's file
     smaller = p.SusRun("sheets", END, str(landing), top_fact_sheets=1)
     assert p.fact_sheet_parts(smaller) == [{"part": 0, "parts": 1, "label": "fichas 1 de 1"}]
-    assert sorted(run.dir.glob("fact_sheets_*.json")) == []
-    assert p.fact_sheets(smaller, 0, 1)["sheets"] == 1
-    p.publish_scores(smaller, wh)
+    done = p.fact_sheets(smaller, 0, 1)
+    assert done["sheets"] == 1 and done["index"] == {top1(wh): index[top1(wh)]}
+    p.publish_scores(smaller, wh, [done])
     got = wh.query("SELECT rank, folha_de_fatos FROM sus_provider_ranking WHERE folha_de_fatos IS NOT NULL")
-    assert got["rank"].tolist() == [1] and got["folha_de_fatos"].item() == index[0][top1(wh)]
+    assert got["rank"].tolist() == [1] and got["folha_de_fatos"].item() == index[top1(wh)]
 
 
 def top1(wh) -> str:
     return wh.query("SELECT cnes FROM sus_provider_ranking WHERE rank = 1")["cnes"].item()
 
 
-def test_publish_scores_merges_every_part_file(landing, tmp_path):
-    """publish_scores reads fact_sheets_<part>.json of every mapped task (hand-written here)."""
+def test_publish_scores_merges_the_results_of_every_part(landing, tmp_path):
+    """publish_scores takes the fact_sheets parts' results (hand-written here), as the DAG hands it their XCom."""
     from vigia.connections import ConnectionSpec
     from vigia.warehouse import open_warehouse
 
     wh = open_warehouse(ConnectionSpec.from_uri("warehouse", f"duckdb:///{(tmp_path / 'wh.duckdb').as_posix()}"))
     run = p.SusRun("merge", END, str(landing), top_fact_sheets=0)
-    p.run_in_process(run, wh)
+    out = p.run_in_process(run, wh)
+    assert "fact_sheets" in out and out["fact_sheets"]["parts"] == 0
+    sheets = "SELECT cnes, folha_de_fatos FROM sus_provider_ranking WHERE folha_de_fatos IS NOT NULL"
+    assert wh.query(sheets).empty                                        # top_fact_sheets = 0: no sheets
     top = wh.query("SELECT cnes FROM sus_provider_ranking ORDER BY rank LIMIT 5")["cnes"].tolist()
     parts = {0: top[0:4:3], 1: top[1:4:3], 2: top[2:4:3]}                # 1 & 4, 2, 3 (positions 0,3 / 1 / 2)
-    for part, cnes in parts.items():
-        run.file(f"fact_sheets_{part}.json").write_text(json.dumps({c: f"/r/{part}_{c}.html" for c in cnes}))
-    p.publish_scores(run, wh)
-    got = wh.query("SELECT cnes, folha_de_fatos FROM sus_provider_ranking WHERE folha_de_fatos IS NOT NULL")
+    results = [{"sheets": len(c), "index": {c_: f"/r/{part}_{c_}.html" for c_ in c}} for part, c in parts.items()]
+    p.publish_scores(run, wh, [*results, {"sheets": 0, "index": {}}, None])
+    got = wh.query(sheets)
     assert dict(zip(got["cnes"], got["folha_de_fatos"])) == {
         top[0]: f"/r/0_{top[0]}.html", top[3]: f"/r/0_{top[3]}.html", top[1]: f"/r/1_{top[1]}.html",
         top[2]: f"/r/2_{top[2]}.html"}
+    for nothing in ([], None):                                           # an empty (skipped) map: no results
+        p.publish_scores(run, wh, nothing)
+        assert wh.query(sheets).empty

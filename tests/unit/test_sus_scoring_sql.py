@@ -18,7 +18,7 @@ import pytest
 
 from tests.unit.sus_sample import END, MONTHS, scored_month
 from vigia.sus import __main__ as sus_cli
-from vigia.sus import pipeline, scores, scoring
+from vigia.sus import cubes, pipeline, scores, scoring
 from vigia.warehouse import PartitionWrite
 
 TABLES = pipeline.MONTH_SCORE_TABLES
@@ -58,10 +58,13 @@ def reference(tmp_path_factory):
 
 
 def load_cubes(warehouse, cube: pd.DataFrame) -> None:
+    """The finest cubes alone, as a warehouse of an earlier version holds them; the score step's
+    ``ensure_coarse_cubes`` then sums the coarse cubes it reads from them, in the warehouse."""
     warehouse.replace_partitions([
         PartitionWrite(pipeline.CUBE_TABLE, {"competencia": m},
                        cube[cube["competencia"] == m].drop(columns="competencia").assign(run_id="test"))
         for m in MONTHS])
+    assert cubes.ensure_coarse_cubes(warehouse, MONTHS[0], END) == list(MONTHS)
 
 
 def test_the_reference_month_is_not_trivial(reference):
@@ -125,6 +128,32 @@ def test_fact_sheet_cube_keeps_the_month_and_the_series(reference, warehouse):
     want = cube[(cube["cnes"] == row["cnes"]) & (cube["alvo"] == alvo)].groupby("competencia")["quantidade"].sum()
     have = fs[(fs["cnes"] == row["cnes"]) & (fs["alvo"] == alvo)].groupby("competencia")["quantidade"].sum()
     assert have.to_dict() == want.to_dict()
+
+
+def test_history_of_the_top_only_renders_the_same_pages(reference, warehouse, tmp_path):
+    """history.parquet keeps the earlier months of the top establishments only, with every month in its
+    metadata: a sheet read from it is the page of the whole fact-sheet cube, also for an establishment
+    that produced nothing in one of the months (that month stays on its series' x axis, at 0)."""
+    from vigia.sus import fact_sheets
+
+    load_cubes(warehouse, reference["cube"])
+    c = scoring.cubes_from_warehouse(warehouse, END, reference["population"])
+    result = reference["result"]
+    top = scoring.top_of_ranking(result.ranking, 3)["cnes"]
+    gap = MONTHS[4]  # the top establishments produce nothing that month, the others do
+    c.establishment = c.establishment[~(c.establishment["cnes"].isin(top) & (c.establishment["competencia"] == gap))]
+    whole = scoring.fact_sheet_cube(c)
+    cut = scoring.fact_sheet_cube(c, establishments=top)
+    assert len(cut) < len(whole) and set(cut.loc[cut["competencia"] != END, "cnes"]) == set(top)
+    assert gap not in set(cut["competencia"]) and gap in set(whole["competencia"])
+    fact_sheets.top.write_history(cut, scoring.fact_sheet_months(c), tmp_path / "history.parquet")
+    chosen = fact_sheets.select_part(result, 3)
+    part, months = fact_sheets.read_part_cube(tmp_path / "history.parquet", chosen)
+    assert [m.date() for m in months] == list(MONTHS)
+    names = {a: a for a in chosen["alvo"]}
+    got = fact_sheets.render_selected(chosen, result, part, names, reference["registry"], tmp_path / "cut", months)
+    want = fact_sheets.render_selected(chosen, result, whole, names, reference["registry"], tmp_path / "whole")
+    assert [p.read_bytes() for p in got] == [p.read_bytes() for p in want] and len(got) == 3
 
 
 def test_on_demand_sheet_scores_from_the_warehouse(reference, warehouse_uri, warehouse, monkeypatch, tmp_path):

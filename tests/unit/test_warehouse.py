@@ -36,6 +36,17 @@ def test_rerun_replaces_its_partition_only(warehouse):
     assert got["silhouette_rows"].isna().all() and got["reason"].isna().all()  # NULLs stay NULL
 
 
+def test_postgresql_statistics_are_fresh_after_a_partition_write(pg_uri):
+    """The next query is planned on the rows just written (ANALYZE after COMMIT), not on an empty table."""
+    from vigia.connections import ConnectionSpec
+    from vigia.warehouse import open_warehouse
+
+    warehouse = open_warehouse(ConnectionSpec.from_uri("warehouse", pg_uri))
+    warehouse.replace_partitions([PartitionWrite("glosa_segment_runs", {"competencia": OCT}, runs_rows(500))])
+    stats = warehouse.query("SELECT reltuples FROM pg_class WHERE relname = :t", {"t": "glosa_segment_runs"})
+    assert float(stats["reltuples"].iloc[0]) == 500.0
+
+
 def test_a_failure_inside_the_transaction_leaves_the_old_partitions(warehouse):
     warehouse.replace_partitions([PartitionWrite("glosa_segment_runs", {"competencia": OCT}, runs_rows(5))])
     bad = runs_rows(2).assign(not_a_column=1)

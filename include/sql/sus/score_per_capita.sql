@@ -3,9 +3,10 @@
 -- the attribution window :inicio .. :fim (12 months).
 --
 --   mun:      y = production for the residents of municipality j, target a, month t (every
---             establishment); n = population of j in t's year (sus_population). EVERY municipality of
---             sus_population is an area, y = 0 where the cube has no row: b is the national rate, not
---             the rate of the municipalities that happened to produce (scoring.with_every_municipality)
+--             establishment: sus_production_by_municipality); n = population of j in t's year
+--             (sus_population). EVERY municipality of sus_population is an area, y = 0 where the cube
+--             has no row: b is the national rate, not the rate of the municipalities that happened to
+--             produce (scoring.with_every_municipality)
 --   EB rate:  per target x month: r = y/n; b = Σy/Σn; s² = Σ n (r − b)² / Σn; n̄ = Σn / N;
 --             a = max(0, s² − b/n̄) (CLAMPED at 0); EB = b + a / (a + b/n) × (r − b) (EB = b when a = 0)
 --   score:    limiar = k × b × per; dif = max(0, EB × per − limiar);
@@ -14,8 +15,8 @@
 --             value_e = Σ_j P_ej / Σ_e P_ej × escore_municipal_j (municipalities with Σ_e P_ej = 0 skipped),
 --             summed here as Σ over the window's cube rows of quantidade × w_j, w_j = escore_municipal_j /
 --             P_j: one GROUP BY establishment x target instead of one per establishment x municipality
---             x target (~6M groups at national shape; 3.0 s -> 1.6 s). Σ_e P_ej = Σ_t y_jt (the same
---             rows), so P_j comes from `produced`
+--             x target (~6M groups at national shape; 3.0 s -> 1.6 s). Σ_e P_ej = Σ_t y_jt (the municipal
+--             cube is the sum of the same rows), so P_j comes from `produced`
 --
 -- Two kinds of rows, told apart by `nivel`:
 --   'municipio':       municipio, alvo, taxa_eb, limiar, dif, escore_municipal (one per j x a of :fim)
@@ -23,13 +24,14 @@
 -- Municipalities of an unknown UF are left out, as in the municipal cube. Order is applied in pandas.
 -- Bind variables: :inicio, :fim (DATE, inclusive), :k, :per (DOUBLE)
 WITH produced AS (
+    -- one row per competencia, municipio, alvo already: the municipal cube's other keys (uf, alvo_versao,
+    -- sistema) follow from those (targets.load refuses a target listed twice), so no GROUP BY
     SELECT competencia, municipio, alvo,
-           CAST(COALESCE(SUM(quantidade), 0) AS DOUBLE PRECISION) AS y
-    FROM sus_production_monthly
+           CAST(COALESCE(quantidade, 0) AS DOUBLE PRECISION) AS y
+    FROM sus_production_by_municipality
     WHERE competencia >= :inicio
       AND competencia <= :fim
       AND uf IS NOT NULL
-    GROUP BY competencia, municipio, alvo
 ),
 cells AS (
     SELECT DISTINCT competencia, alvo

@@ -1,5 +1,6 @@
 -- Monthly production cube: establishment x municipality of residence x target x competência.
--- The coarser cubes (establishment x target, municipality x target) are GROUP BYs of it.
+-- The coarser cubes (sus_production_by_establishment, sus_production_by_municipality) are its sums,
+-- published with it in one transaction.
 -- Partition: competencia.
 CREATE TABLE IF NOT EXISTS sus_production_monthly (
     competencia   DATE NOT NULL,

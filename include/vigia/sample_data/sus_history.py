@@ -122,12 +122,18 @@ def prior_cubes(systems: list[_System], world: _World, versions: dict[str, int],
 
 
 def write_prior_cubes(warehouse, cubes: Iterator[tuple[date, pd.DataFrame]], run_id: str = "sample_prior") -> dict:
-    """Publish each cube as the competência's partition of ``sus_production_monthly``; cells per month."""
+    """Publish each cube as the competência's partition of ``sus_production_monthly``, with its coarser
+    cubes (``sus_production_by_establishment``, ``sus_production_by_municipality``: summed by the cube
+    step's SQL, as ``publish_cube`` publishes them), one transaction per month; cells per month."""
+    from vigia.sus.cubes import COARSE_TABLES, CUBE_TABLE, coarse_cubes
     from vigia.warehouse import PartitionWrite
 
     written = {}
     for month, cube in cubes:
-        warehouse.replace_partitions([PartitionWrite("sus_production_monthly", {"competencia": month},
-                                                     cube.assign(run_id=run_id))])
+        part = {"competencia": month}
+        coarse = coarse_cubes(cube, month)
+        warehouse.replace_partitions([PartitionWrite(CUBE_TABLE, part, cube.assign(run_id=run_id))] + [
+            PartitionWrite(table, part, coarse[name].drop(columns="competencia").assign(run_id=run_id))
+            for name, table in COARSE_TABLES.items()])
         written[f"{month:%Y-%m}"] = len(cube)
     return written

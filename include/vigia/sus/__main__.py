@@ -12,11 +12,9 @@ import argparse
 import os
 from pathlib import Path
 
-import pandas as pd
-
 from vigia import paths, runs
 from vigia.connections import ConnectionSpec, default_uri
-from vigia.sus import datasus, fact_sheets, scoring, targets
+from vigia.sus import cubes, datasus, fact_sheets, scoring, targets
 from vigia.sus.pipeline import default_landing
 from vigia.warehouse import open_warehouse
 
@@ -28,8 +26,7 @@ def sheet(cnes: str, alvo: str, competencia: str, landing: str, out: Path | None
     month = runs.month_start(competencia)
     wh = open_warehouse(ConnectionSpec.from_uri(
         "warehouse", os.environ.get("AIRFLOW_CONN_WAREHOUSE") or default_uri("warehouse")))
-    got = wh.query_file("sus/cube_months.sql", {"inicio": runs.add_months(month, -history_months), "fim": month})
-    covered = sorted({pd.Timestamp(m).date() for m in got["competencia"]})
+    covered = cubes.ensure_coarse_cubes(wh, runs.add_months(month, -history_months), month)
     if month not in covered:
         raise SystemExit(f"no cube for {competencia} in the warehouse: run sus_anomaly_scoring for it first")
     registry = datasus.read_competencia(landing, "CNES", month)

@@ -3,8 +3,9 @@
 ingest (mapped per UF) -> dq_ingest -> build_cube -> dq_cube -> publish_cube
 -> score -> dq_scores -> fact_sheet_parts -> fact_sheets (mapped per part) -> publish_scores
 
-Tasks hand Parquet files to each other in the run's staging folder. The cube
-of the competência is published first (it is the next months' history); the
+Tasks hand Parquet files to each other in the run's staging folder (the fact
+sheets' paths go to publish_scores as the mapped parts' results). The cubes of
+the competência are published first (they are the next months' history); the
 scores of the month are published together, in one transaction.
 """
 
@@ -29,13 +30,15 @@ from vigia.warehouse import PartitionWrite, Warehouse
 log = logging.getLogger(__name__)
 
 DAG_ID = "sus_anomaly_scoring"
-CUBE_TABLE = "sus_production_monthly"
+CUBE_TABLE = cubes.CUBE_TABLE
+COARSE_TABLES = cubes.COARSE_TABLES  # published with the finest cube, in the same transaction
 SCORE_TABLES = ["sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
                 "sus_excess_concentration"]
 SYSTEMS = ("SIA", "SIH")
 MAX_FACT_SHEET_PARTS = 4  # mapped fact_sheets tasks at most (matplotlib is single-threaded: ~0.2 s a chart)
-# ~10 sheets a part: each part reads the month's scores and fact-sheet cube again (~3 s at national shape,
-# in its own process); with 5 a part, the top 20 in 4 parts on 2 cores took 17.3 s against 11.4 s in one task
+# ~10 sheets a part: each part reads the month's scores again, in its own process; when a part also read the
+# whole fact-sheet cube (~3 s at national shape), the top 20 in 4 parts of 5 on 2 cores took 17.3 s against
+# 11.4 s in one task. Parts now read only their rows of it (fact_sheets.read_part_cube)
 SHEETS_PER_PART = 10
 MONTH_SCORE_TABLES = ("excess_by_target", "scores", "municipal", "excess_shares", "ranking", "concentration", "flags")
 
@@ -206,7 +209,9 @@ def gate_ingest(run: SusRun, warehouse: Warehouse, ufs: list[str]) -> dict:
 
 # --- cube ---------------------------------------------------------------------------
 def build_cube(run: SusRun, ufs: list[str]) -> dict:
-    return cubes.write_cube(production_files(run, ufs), run.competencia, targets.load(), run.file("cube.parquet"))
+    """The competência's finest cube (``cube.parquet``) and its coarser cubes (``cube_<name>.parquet``)."""
+    return cubes.write_cube(production_files(run, ufs), run.competencia, targets.load(), run.file("cube.parquet"),
+                            coarse={name: run.file(f"cube_{name}.parquet") for name in COARSE_TABLES})
 
 
 def gate_cube(run: SusRun, warehouse: Warehouse) -> dict:
@@ -230,10 +235,14 @@ def _quarantine_rows(run: SusRun) -> pd.DataFrame:
 
 
 def publish_cube(run: SusRun, warehouse: Warehouse) -> dict:
-    """Replace the competência's cube (and its quarantine) in one transaction."""
+    """Replace the competência's cubes (the finest and the coarser ones) and its quarantine in one transaction."""
+    part = {"competencia": run.competencia}
     cube = pd.read_parquet(run.file("cube.parquet")).assign(run_id=run.run_id)
+    coarse = [PartitionWrite(table, part, pd.read_parquet(run.file(f"cube_{name}.parquet"))
+                             .drop(columns="competencia").assign(run_id=run.run_id))
+              for name, table in COARSE_TABLES.items()]
     return warehouse.replace_partitions([
-        PartitionWrite(CUBE_TABLE, {"competencia": run.competencia}, cube),
+        PartitionWrite(CUBE_TABLE, part, cube), *coarse,
         PartitionWrite("dq_quarantine", {"dag_id": run.dag_id, "partition_key": run.partition_key},
                        _quarantine_rows(run)),
     ])
@@ -276,11 +285,14 @@ def score(run: SusRun, warehouse: Warehouse) -> dict:
     window's years of the IBGE population are written to ``sus_population`` first); pandas sees only aggregates
     (:func:`vigia.sus.scoring.score_from_warehouse`), never the 13 months of the finest cube.
     ``history.parquet`` (the fact sheets' cube) holds the month's finest cube and the earlier months
-    per establishment x target.
+    per establishment x target of the ``top_fact_sheets`` establishments, the only ones whose series a
+    sheet draws (~1% of the establishment cube), with every month in its metadata
+    (:func:`vigia.sus.fact_sheets.top.write_history`).
     """
+    from vigia.sus.fact_sheets.top import write_history
+
     start = runs.add_months(run.competencia, -run.history_months)
-    got = warehouse.query_file("sus/cube_months.sql", {"inicio": start, "fim": run.competencia})
-    covered = sorted({pd.Timestamp(m).date() for m in got["competencia"]})
+    covered = cubes.ensure_coarse_cubes(warehouse, start, run.competencia)
     missing = [runs.add_months(start, i) for i in range(run.history_months)
                if runs.add_months(start, i) not in covered]
     if missing:
@@ -293,7 +305,9 @@ def score(run: SusRun, warehouse: Warehouse) -> dict:
         run_id=run.run_id)
     for name in MONTH_SCORE_TABLES:
         getattr(result, name).to_parquet(run.file(f"{name}.parquet"), index=False)
-    scoring.fact_sheet_cube(month_cubes).to_parquet(run.file("history.parquet"), index=False)
+    top = scoring.top_of_ranking(result.ranking, run.top_fact_sheets)["cnes"]
+    write_history(scoring.fact_sheet_cube(month_cubes, establishments=top), scoring.fact_sheet_months(month_cubes),
+                  run.file("history.parquet"))
     return {"establishments": len(result.ranking), "history_months": len(covered) - 1,
             "excess_value": float(result.ranking["excesso_valor"].sum())}
 
@@ -310,52 +324,61 @@ def gate_scores(run: SusRun, warehouse: Warehouse) -> dict:
     return {"establishments": len(ranking)}
 
 
-def _fact_sheet_files(run: SusRun) -> list[Path]:
-    """The run's ``fact_sheets_<part>.json`` files (cnes -> sheet path, one per part)."""
-    return sorted(run.dir.glob("fact_sheets_*.json"))
-
-
 def fact_sheet_parts(run: SusRun) -> list[dict]:
     """The parts the fact sheets are rendered in, one mapped task each: ~:data:`SHEETS_PER_PART` sheets a part, at most
-    :data:`MAX_FACT_SHEET_PARTS` (the map stays bounded whatever ``top_fact_sheets`` is).
-
-    Starts the run's fact sheets afresh: deletes the part files of an earlier try of this run id,
-    so that :func:`publish_scores`, which merges every part file, never reads a stale part of a
-    try that had more parts.
-    """
-    for stale in _fact_sheet_files(run):
-        stale.unlink(missing_ok=True)
+    :data:`MAX_FACT_SHEET_PARTS` (the map stays bounded whatever ``top_fact_sheets`` is). No side effect:
+    each part returns its sheets to :func:`publish_scores` (XCom), no file to clean up on a rerun."""
     n = max(0, min(MAX_FACT_SHEET_PARTS, math.ceil(run.top_fact_sheets / SHEETS_PER_PART)))
     return [{"part": i, "parts": n, "label": f"fichas {i + 1} de {n}"} for i in range(n)]
 
 
 def fact_sheets(run: SusRun, part: int = 0, parts: int = 1) -> dict:
     """Render part ``part`` of ``parts`` of the fact sheets of the top of the ranking under
-    data/reports/sus/<YYYY-MM>/, and record them (cnes -> path) in ``fact_sheets_<part>.json``."""
-    index_file = run.file(f"fact_sheets_{part}.json")
+    data/reports/sus/<YYYY-MM>/; return their ``index`` (cnes -> path) for :func:`publish_scores`.
+
+    The part's sheets are chosen first (on the month's scores), then only the rows they need are
+    read from ``history.parquet`` (their establishments' series, their targets' month over every
+    establishment; :func:`vigia.sus.fact_sheets.read_part_cube`) and from the CNES registry:
+    ``history_rows`` of the file's rows, not all of them. The pages are those of the whole cube.
+    """
     if run.top_fact_sheets <= 0:
-        index_file.write_text("{}")
-        return {"sheets": 0}
+        return {"sheets": 0, "index": {}}
     from vigia.sus import fact_sheets as sheets
 
     out_dir = paths.data_dir() / "reports" / "sus" / f"{run.competencia:%Y-%m}"
     tgt = targets.load()
-    names = dict(zip(tgt["alvo"], tgt["nome"]))
-    written = sheets.render_top(load_scores(run), pd.read_parquet(run.file("history.parquet")), names,
-                                pd.read_parquet(run.file("registry.parquet")), out_dir, top=run.top_fact_sheets,
-                                part=part, parts=parts)
-    index = {p.name.split("_")[1]: str(p) for p in written}
-    index_file.write_text(json.dumps(index))
-    return {"sheets": len(written), "folder": str(out_dir)}
+    result = load_scores(run)
+    chosen = sheets.select_part(result, run.top_fact_sheets, part, parts)
+    cube, months = sheets.read_part_cube(run.file("history.parquet"), chosen)
+    log.info("fact sheets %d of %d: %d sheets from %d history rows", part + 1, parts, len(chosen), len(cube))
+    written = sheets.render_selected(chosen, result, cube, dict(zip(tgt["alvo"], tgt["nome"])),
+                                     _part_registry(run, chosen["cnes"]), out_dir, months)
+    return {"sheets": len(written), "folder": str(out_dir), "history_rows": len(cube),
+            "index": {p.name.split("_")[1]: str(p) for p in written}}
 
 
-def publish_scores(run: SusRun, warehouse: Warehouse) -> dict:
-    """Replace the competência's scores, municipal excess, ranking, flags and concentration together."""
+def _part_registry(run: SusRun, cnes) -> pd.DataFrame:
+    """The CNES registry rows of the establishments ``cnes`` (all a part's sheets read of it)."""
+    return pd.read_parquet(run.file("registry.parquet"), filters=[("cnes", "in", sorted({str(c) for c in cnes}))])
+
+
+def _sheet_index(parts) -> dict[str, str]:
+    """cnes -> sheet path merged from the ``fact_sheets`` parts' results (none, or skipped parts' None: no sheets)."""
+    index = {}
+    for done in parts or ():
+        index.update((done or {}).get("index") or {})
+    return index
+
+
+def publish_scores(run: SusRun, warehouse: Warehouse, sheet_parts=None) -> dict:
+    """Replace the competência's scores, municipal excess, ranking, flags and concentration together.
+
+    ``sheet_parts``: the results of the :func:`fact_sheets` parts (the mapped task's XCom; empty or
+    None without sheets): each ranking row's ``folha_de_fatos`` is its sheet's path, from their indexes.
+    """
     r = load_scores(run)
     registry = pd.read_parquet(run.file("registry.parquet"))[["cnes", "municipio", "uf"]].drop_duplicates("cnes")
-    sheets = {}
-    for part_file in _fact_sheet_files(run):  # none: no sheets
-        sheets.update(json.loads(part_file.read_text()))
+    sheets = _sheet_index(sheet_parts)
     flags_by_cnes = (r.flags.dropna(subset=["cnes"]).groupby("cnes")["flag"]
                      .agg(lambda f: ",".join(sorted(set(f)))))
     ranking = r.ranking.merge(registry, on="cnes", how="left")
@@ -390,11 +413,13 @@ def run_in_process(run: SusRun, warehouse: Warehouse, with_fact_sheets: bool = T
            "build_cube": build_cube(run, ufs), "dq_cube": gate_cube(run, warehouse),
            "publish_cube": publish_cube(run, warehouse), "score": score(run, warehouse),
            "dq_scores": gate_scores(run, warehouse)}
+    done = []  # the parts' results, as the mapped task's XCom hands them to publish_scores
     if with_fact_sheets:
         done = [fact_sheets(run, part["part"], part["parts"]) for part in fact_sheet_parts(run)]
         out["fact_sheets"] = {"sheets": sum(d["sheets"] for d in done), "parts": len(done),
+                              "history_rows": [d["history_rows"] for d in done], "index": _sheet_index(done),
                               **({"folder": done[0]["folder"]} if done else {})}
-    out["publish_scores"] = publish_scores(run, warehouse)
+    out["publish_scores"] = publish_scores(run, warehouse, done)
     return out
 
 

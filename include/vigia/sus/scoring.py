@@ -300,16 +300,34 @@ def score_from_warehouse(warehouse, competencia: date, population: pd.DataFrame,
     return score_cubes(c, competencia, population, registry, covered_months, q=q), c
 
 
-def fact_sheet_cube(c: ScoreCubes) -> pd.DataFrame:
+def fact_sheet_cube(c: ScoreCubes, establishments=None) -> pd.DataFrame:
     """The cube the fact sheets read: the scored month's finest cube, and the earlier months at
-    establishment level (municipio and uf empty): the sheets only draw those months' production series."""
+    establishment level (municipio and uf empty): the sheets only draw those months' production series.
+
+    ``establishments`` (cnes): keep the earlier months of these only, the ones that may get a sheet
+    (the top of the ranking: ~1% of the establishment cube's rows). The months of the series then come
+    from :func:`fact_sheet_months`, not from this cube."""
     month = c.month["competencia"].iloc[0] if len(c.month) else None
     earlier = c.establishment[c.establishment["competencia"] != month]
+    if establishments is not None:
+        earlier = earlier[earlier["cnes"].isin(pd.Index(establishments).astype(str)).to_numpy()]
     if not len(earlier):
         return c.month
     cols = list(c.month.columns)
     empty = {col: _empty_like(c.month[col], earlier.index) for col in cols if col not in earlier.columns}
     return pd.concat([c.month, earlier.assign(**empty)[cols]], ignore_index=True)
+
+
+def top_of_ranking(ranking: pd.DataFrame, top: int) -> pd.DataFrame:
+    """The ``top`` rows of one month's ranking by ``rank``: the establishments that get a fact sheet."""
+    return ranking.nsmallest(max(int(top), 0), "rank")
+
+
+def fact_sheet_months(c: ScoreCubes) -> list[date]:
+    """Every month of the cubes (the x axis of the fact sheets' series), whichever establishments
+    :func:`fact_sheet_cube` kept."""
+    months = {*pd.unique(c.month["competencia"]), *pd.unique(c.establishment["competencia"])}
+    return sorted({pd.Timestamp(m).date() for m in months if pd.notna(m)})
 
 
 def _empty_like(column: pd.Series, index: pd.Index) -> pd.Series:

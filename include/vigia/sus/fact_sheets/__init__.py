@@ -15,7 +15,9 @@ top of the ranking).
 
 :func:`render` builds one page, :func:`write` saves it atomically,
 :func:`select_top` / :func:`render_top` choose and write the sheets of the
-top-ranked establishments.
+top-ranked establishments; a mapped task renders one part of them
+(:func:`select_part`) from only the cube rows its sheets need
+(:func:`read_part_cube`, :func:`render_selected`).
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ import pandas as pd
 from vigia.sus.fact_sheets.data import MonthData
 from vigia.sus.fact_sheets.formatting import fmt_brl, fmt_month, fmt_num, fmt_pct, fmt_qty
 from vigia.sus.fact_sheets.page import render_sheet
-from vigia.sus.fact_sheets.top import file_name, render_top, select_top, write
+from vigia.sus.fact_sheets.top import (file_name, read_part_cube, render_selected, render_top, select_part,
+                                        select_top, write)
 from vigia.sus.scoring import MonthScores
 
-__all__ = ["render", "write", "file_name", "select_top", "render_top",
+__all__ = ["render", "write", "file_name", "select_top", "select_part", "read_part_cube", "render_selected",
+           "render_top",
            "fmt_num", "fmt_brl", "fmt_pct", "fmt_qty", "fmt_month"]
 
 

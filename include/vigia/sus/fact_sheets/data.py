@@ -131,14 +131,19 @@ class MonthData:
     quantidade, valor, n_aih) of the month and the months before it (earlier
     months may be per establishment, municipio empty); ``result``: the month's
     scores; ``registry``: CNES registry (cnes, municipio, tp_unid, uf[, competencia]).
+
+    ``cube`` needs only every month's rows of the establishments ``cnes`` and the month's rows
+    of the targets their sheets show (:func:`vigia.sus.fact_sheets.top.read_part_cube`); given
+    only those, ``months`` must be the months of the whole cube (the series' x axis; default:
+    the months of ``cube``).
     """
 
     def __init__(self, cube: pd.DataFrame, result: MonthScores, competencia, registry: pd.DataFrame | None,
-                 cnes: Iterable[str]):
+                 cnes: Iterable[str], months: list[pd.Timestamp] | None = None):
         self.wanted = wanted = sorted({str(c) for c in cnes})
         self.month = month_start(competencia)
         self.registry_given = registry is not None
-        self.months = cube_months(cube)
+        self.months = cube_months(cube) if months is None else list(months)
         self.cube_month = cube[same_month(cube["competencia"], self.month)]
         self.cube_own = _of(cube, wanted)  # every month: the production series
         self._cube = cube
@@ -171,9 +176,13 @@ class MonthData:
         return self._targets[alvo]
 
     def _sistema(self, alvo: str) -> str:
-        """The system (SIA or SIH) of the target's first cube row; from its name when it has none."""
-        rows = np.flatnonzero((self._cube["alvo"] == alvo).to_numpy(dtype=bool, na_value=False))
-        return str(self._cube["sistema"].iloc[rows[0]]) if len(rows) else alvo.split("-")[0]
+        """The system (SIA or SIH) of the target's first row in the month (which a part's cube holds whole),
+        else in the cube; from its name when it has none. Every row of a target has its one system."""
+        for cube in (self.cube_month, self._cube):
+            rows = np.flatnonzero((cube["alvo"] == alvo).to_numpy(dtype=bool, na_value=False))
+            if len(rows):
+                return str(cube["sistema"].iloc[rows[0]])
+        return alvo.split("-")[0]
 
     def sheet(self, cnes: str, alvo: str) -> SheetData:
         """One establishment x target's rows (``cnes`` must be one of the establishments given)."""

@@ -76,9 +76,8 @@ def oscillation(
     pair = cnes_code.astype(np.int64) * len(alvo_values) + alvo_code
     t = df[_MES].to_numpy()
     key = _group_month_keys(pd.factorize(pair)[0], t, max(windows))
-    dup = pd.Series(key).duplicated().to_numpy()
-    if dup.any():
-        first = df.loc[dup].iloc[0]
+    if len(key) and np.bincount(key).max() > 1:  # keys index a dense table: counting them is cheap
+        first = df.loc[pd.Series(key).duplicated().to_numpy()].iloc[0]
         raise ValueError(
             f"cube com linhas duplicadas para cnes x alvo x competencia, ex.: "
             f"{first['cnes']} {first['alvo']} {first['competencia']}"
