@@ -27,6 +27,14 @@ def check_run(run, wh, data_dir):
     assert run.returncode == 0, run.output[-4000:]
     months = wh.query("SELECT DISTINCT competencia FROM sus_production_monthly ORDER BY 1")["competencia"]
     assert len(months) == 13                                 # 12 months of history built in the same run
+    coarse_cubes = (("sus_production_by_establishment", "cnes"), ("sus_production_by_municipality", "municipio"))
+    for coarse, key in coarse_cubes:                         # table and key names are the constants above
+        same = wh.query(f"SELECT COUNT(*) AS n FROM (SELECT competencia, {key}, alvo, SUM(quantidade) AS q "
+                        f"FROM sus_production_monthly GROUP BY competencia, {key}, alvo) f JOIN {coarse} c "
+                        f"ON c.competencia = f.competencia AND c.{key} = f.{key} AND c.alvo = f.alvo "
+                        "AND ABS(c.quantidade - f.q) < 1e-6")["n"].item()
+        rows = wh.query(f"SELECT COUNT(*) AS n FROM {coarse}")["n"].item()
+        assert same == rows > 0, coarse                      # every month's coarse cube: the finest one's sums
     states = run.task_states("sus_anomaly_scoring")
     assert {s for _, _, s in states} == {"success"}, states
     assert len([t for t, _, _ in states if t == "ingest_uf"]) == 5            # one mapped task per UF
