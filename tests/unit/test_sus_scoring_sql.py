@@ -146,7 +146,7 @@ def test_history_of_the_top_only_renders_the_same_pages(reference, warehouse, tm
     cut = scoring.fact_sheet_cube(c, establishments=top)
     assert len(cut) < len(whole) and set(cut.loc[cut["competencia"] != END, "cnes"]) == set(top)
     assert gap not in set(cut["competencia"]) and gap in set(whole["competencia"])
-    fact_sheets.top.write_history(cut, scoring.fact_sheet_months(c), tmp_path / "history.parquet")
+    fact_sheets.top.write_history(cut, MONTHS, tmp_path / "history.parquet")  # the score step's covered months
     chosen = fact_sheets.select_part(result, 3)
     part, months = fact_sheets.read_part_cube(tmp_path / "history.parquet", chosen)
     assert [m.date() for m in months] == list(MONTHS)

@@ -79,11 +79,11 @@ def write_cube(production_files: list[Path | str], competencia: date, targets: p
     con = _open(production_files, targets, memory_limit, threads)
     try:
         sql = sqlfiles.to_driver(sqlfiles.load(CUBE_SQL), "duckdb")
-        con.execute(f"CREATE TEMP TABLE cubo AS {sql}", {"competencia": competencia})
-        con.execute("CREATE TEMP TABLE sus_production_monthly AS SELECT c.*, u.uf FROM cubo c "
-                    "LEFT JOIN ufs u ON u.codigo = substr(c.municipio, 1, 2)")
+        # the finest cube, materialised once under the warehouse table's name (the coarse SQL reads it)
+        con.execute(f"CREATE TEMP TABLE sus_production_monthly AS SELECT c.*, u.uf FROM ({sql}) c "
+                    "LEFT JOIN ufs u ON u.codigo = substr(c.municipio, 1, 2)", {"competencia": competencia})
         con.sql("SELECT * FROM sus_production_monthly ORDER BY alvo, cnes, municipio").write_parquet(str(path))
-        cells, n_targets = con.execute("SELECT count(*), count(DISTINCT alvo) FROM cubo").fetchone()
+        cells, n_targets = con.execute("SELECT count(*), count(DISTINCT alvo) FROM sus_production_monthly").fetchone()
         out = {"cells": int(cells), "targets": int(n_targets)}
         for name, target in (coarse or {}).items():
             con.execute(f"CREATE TEMP TABLE {name} AS {_coarse_sql(name)}", {"competencia": competencia})

@@ -306,8 +306,7 @@ def score(run: SusRun, warehouse: Warehouse) -> dict:
     for name in MONTH_SCORE_TABLES:
         getattr(result, name).to_parquet(run.file(f"{name}.parquet"), index=False)
     top = scoring.top_of_ranking(result.ranking, run.top_fact_sheets)["cnes"]
-    write_history(scoring.fact_sheet_cube(month_cubes, establishments=top), scoring.fact_sheet_months(month_cubes),
-                  run.file("history.parquet"))
+    write_history(scoring.fact_sheet_cube(month_cubes, establishments=top), covered, run.file("history.parquet"))
     return {"establishments": len(result.ranking), "history_months": len(covered) - 1,
             "excess_value": float(result.ranking["excesso_valor"].sum())}
 

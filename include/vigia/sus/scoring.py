@@ -306,7 +306,7 @@ def fact_sheet_cube(c: ScoreCubes, establishments=None) -> pd.DataFrame:
 
     ``establishments`` (cnes): keep the earlier months of these only, the ones that may get a sheet
     (the top of the ranking: ~1% of the establishment cube's rows). The months of the series then come
-    from :func:`fact_sheet_months`, not from this cube."""
+    from the caller (the score step's covered months), not from this cube."""
     month = c.month["competencia"].iloc[0] if len(c.month) else None
     earlier = c.establishment[c.establishment["competencia"] != month]
     if establishments is not None:
@@ -321,13 +321,6 @@ def fact_sheet_cube(c: ScoreCubes, establishments=None) -> pd.DataFrame:
 def top_of_ranking(ranking: pd.DataFrame, top: int) -> pd.DataFrame:
     """The ``top`` rows of one month's ranking by ``rank``: the establishments that get a fact sheet."""
     return ranking.nsmallest(max(int(top), 0), "rank")
-
-
-def fact_sheet_months(c: ScoreCubes) -> list[date]:
-    """Every month of the cubes (the x axis of the fact sheets' series), whichever establishments
-    :func:`fact_sheet_cube` kept."""
-    months = {*pd.unique(c.month["competencia"]), *pd.unique(c.establishment["competencia"])}
-    return sorted({pd.Timestamp(m).date() for m in months if pd.notna(m)})
 
 
 def _empty_like(column: pd.Series, index: pd.Index) -> pd.Series:

@@ -98,7 +98,7 @@ def read_part_cube(path: Path | str, selected: pd.DataFrame) -> tuple[pd.DataFra
     Rows (read with Parquet filters, in the file's order): every month of the selected establishments
     (their production series), and each selected month's rows of the selected targets, over every
     establishment (municipal quantities, rates and the value-per-AIH distribution). The months are
-    the distinct ``competencia`` of the whole file: the x axis of every series. Rendered from these,
+    those of the whole cube (:func:`history_months`): the x axis of every series. Rendered from these,
     each page is byte-identical to the page rendered from the whole cube (tested).
     """
     import pyarrow.parquet as pq
