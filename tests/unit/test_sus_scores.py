@@ -138,6 +138,55 @@ def test_oscillation_rejects_duplicate_rows():
         oscillation(cube, COVERED)
 
 
+
+def window_of(cube: pd.DataFrame, scored) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The month ``scored`` numbered by par (in reverse order: par is any numbering) and the earlier
+    months of its pairs, as the score step's window SQL gives them."""
+    rows = cube[cube["competencia"] == scored].reset_index(drop=True)
+    rows = rows.assign(par=np.arange(len(rows))[::-1])
+    earlier = cube[cube["competencia"] < scored].merge(rows[["cnes", "alvo", "par"]], on=["cnes", "alvo"])
+    lag = [(scored.year - d.year) * 12 + scored.month - d.month for d in earlier["competencia"]]
+    return rows, earlier.assign(defasagem=lag)[["par", "defasagem", "quantidade", "valor"]]
+
+
+def test_oscillation_from_a_window_given_apart_is_the_oscillation():
+    # the hand-computed month (Jan/2024: A's medians 65 and 95, B with twelve zeros) and partial coverage
+    for covered in (COVERED, [month(i) for i in range(8, 13)]):
+        rows, window = window_of(osc_cube(), month(12))
+        got = scores.oscillation_from_window(rows, window, covered)
+        want = oscillation(osc_cube(), covered, only_months=[month(12)])
+        pd.testing.assert_frame_equal(got, want)
+    assert value_of(got, cnes="A", score="oscilacao_quantidade_m12")["reason"] == \
+        "sem histórico: 4 de 12 meses anteriores disponíveis"
+    full = scores.oscillation_from_window(rows, window, COVERED)
+    assert value_of(full, cnes="A", score="oscilacao_quantidade_m12")["value"] == pytest.approx(200 / 66)
+    assert value_of(full, cnes="A", score="oscilacao_valor_m6")["value"] == pytest.approx(399 / 191)
+    # a random cube, three windows, one month with history gaps: every value and reason the same
+    rng = np.random.default_rng(5)
+    cube = pd.DataFrame([dict(cnes=f"C{c}", alvo=a, competencia=month(i), quantidade=float(rng.integers(0, 50)),
+                              valor=float(rng.integers(0, 900)))
+                         for c in range(8) for a in ("X", "Y") for i in range(20) if rng.random() < 0.7])
+    covered = [month(i) for i in range(20) if i != 12]
+    for scored in (month(19), month(15)):
+        rows, window = window_of(cube, scored)
+        pd.testing.assert_frame_equal(scores.oscillation_from_window(rows, window, covered, windows=(12, 6, 3)),
+                                      oscillation(cube, covered, windows=(12, 6, 3), only_months=[scored]))
+
+
+def test_oscillation_from_a_window_rejects_bad_input():
+    rows, window = window_of(osc_cube(), month(12))
+    with pytest.raises(ValueError, match="duplicadas para cnes x alvo"):
+        scores.oscillation_from_window(pd.concat([rows, rows.iloc[[0]].assign(par=2)]), window, COVERED)
+    with pytest.raises(ValueError, match="numerar as 2 linhas"):
+        scores.oscillation_from_window(rows.assign(par=[0, 0]), window, COVERED)
+    with pytest.raises(ValueError, match="duplicadas para par x defasagem"):
+        scores.oscillation_from_window(rows, pd.concat([window, window.iloc[[0]]]), COVERED)
+    with pytest.raises(ValueError, match="window.par fora"):
+        scores.oscillation_from_window(rows, window.assign(par=7), COVERED)
+    with pytest.raises(ValueError, match="colunas ausentes"):
+        scores.oscillation_from_window(rows.drop(columns="par"), window, COVERED)
+
+
 # ----------------------------------------------------------------------------- empirical Bayes
 
 

@@ -90,7 +90,15 @@ def test_sql_path_equals_the_pandas_path(reference, warehouse):
     # pandas saw aggregates: one month of the finest cube, and the window's coarser cubes
     cube = reference["cube"]
     assert len(c.month) == int((cube["competencia"] == END).sum())
-    assert len(c.establishment) == len(cube.groupby(["competencia", "cnes", "alvo", "sistema"]))
+    now_est = cube[cube["competencia"] == END].groupby(["cnes", "alvo", "sistema"])
+    assert len(c.establishment) == len(now_est) and sorted(c.establishment["par"]) == list(range(len(now_est)))
+    # the oscillation window: the scored pairs' earlier months, as numbers, equal to the pandas one
+    ref_est, ref_window = scoring.establishment_window(cubes.by_establishment(cube), END)
+    assert len(c.window) > len(c.establishment) and set(c.window["defasagem"]) == set(range(1, 13))
+    key = ["cnes", "alvo", "defasagem"]
+    named = lambda est, w: w.merge(est[["par", "cnes", "alvo"]], on="par")[key + ["quantidade", "valor"]]
+    assert_same(named(ref_est, ref_window).sort_values(key), named(c.establishment, c.window).sort_values(key),
+                "window")
     now = cube[cube["competencia"] == END].dropna(subset=["uf"])
     assert len(c.municipality) == len(now.groupby(["municipio", "alvo"]))
     assert len(c.regional) == len(cube.dropna(subset=["uf"]).groupby(["competencia", "uf", "alvo"]))
@@ -119,15 +127,18 @@ def test_a_municipality_without_population_stops_the_sql_scoring_naming_it(refer
 def test_fact_sheet_cube_keeps_the_month_and_the_series(reference, warehouse):
     load_cubes(warehouse, reference["cube"])
     c = scoring.cubes_from_warehouse(warehouse, END, reference["population"])
-    fs = scoring.fact_sheet_cube(c)
+    row = reference["result"].ranking.iloc[0]
+    earlier = scoring.establishment_series(warehouse, MONTHS[0], END, [row["cnes"]])
+    assert set(earlier["cnes"]) == {row["cnes"]} and END not in set(earlier["competencia"])
+    fs = scoring.fact_sheet_cube(c.month, earlier)
     cube = reference["cube"]
     assert len(fs[fs["competencia"] == END]) == int((cube["competencia"] == END).sum())
     # one establishment x target's monthly series, the only thing the sheets read of earlier months
-    row = reference["result"].ranking.iloc[0]
     alvo = cube.loc[cube["cnes"] == row["cnes"], "alvo"].iloc[0]
     want = cube[(cube["cnes"] == row["cnes"]) & (cube["alvo"] == alvo)].groupby("competencia")["quantidade"].sum()
     have = fs[(fs["cnes"] == row["cnes"]) & (fs["alvo"] == alvo)].groupby("competencia")["quantidade"].sum()
-    assert have.to_dict() == want.to_dict()
+    assert have.to_dict() == want.to_dict() and len(want) == len(MONTHS)
+    assert len(scoring.establishment_series(warehouse, MONTHS[0], END, [])) == 0
 
 
 def test_history_of_the_top_only_renders_the_same_pages(reference, warehouse, tmp_path):
@@ -141,9 +152,10 @@ def test_history_of_the_top_only_renders_the_same_pages(reference, warehouse, tm
     result = reference["result"]
     top = scoring.top_of_ranking(result.ranking, 3)["cnes"]
     gap = MONTHS[4]  # the top establishments produce nothing that month, the others do
-    c.establishment = c.establishment[~(c.establishment["cnes"].isin(top) & (c.establishment["competencia"] == gap))]
-    whole = scoring.fact_sheet_cube(c)
-    cut = scoring.fact_sheet_cube(c, establishments=top)
+    every = scoring.establishment_series(warehouse, MONTHS[0], END, set(reference["cube"]["cnes"]))
+    every = every[~(every["cnes"].isin(top) & (every["competencia"] == gap))]
+    whole = scoring.fact_sheet_cube(c.month, every)
+    cut = scoring.fact_sheet_cube(c.month, every[every["cnes"].isin(top)])
     assert len(cut) < len(whole) and set(cut.loc[cut["competencia"] != END, "cnes"]) == set(top)
     assert gap not in set(cut["competencia"]) and gap in set(whole["competencia"])
     fact_sheets.top.write_history(cut, MONTHS, tmp_path / "history.parquet")  # the score step's covered months

@@ -12,6 +12,8 @@ import argparse
 import os
 from pathlib import Path
 
+import pandas as pd
+
 from vigia import paths, runs
 from vigia.connections import ConnectionSpec, default_uri
 from vigia.sus import cubes, datasus, fact_sheets, scoring, targets
@@ -26,15 +28,17 @@ def sheet(cnes: str, alvo: str, competencia: str, landing: str, out: Path | None
     month = runs.month_start(competencia)
     wh = open_warehouse(ConnectionSpec.from_uri(
         "warehouse", os.environ.get("AIRFLOW_CONN_WAREHOUSE") or default_uri("warehouse")))
-    covered = cubes.ensure_coarse_cubes(wh, runs.add_months(month, -history_months), month)
+    start = runs.add_months(month, -history_months)
+    covered = cubes.ensure_coarse_cubes(wh, start, month)
     if month not in covered:
         raise SystemExit(f"no cube for {competencia} in the warehouse: run sus_anomaly_scoring for it first")
     registry = datasus.read_competencia(landing, "CNES", month)
     result, month_cubes = scoring.score_from_warehouse(wh, month, datasus.read_population(landing), registry,
                                                        covered, history_months=history_months)
     tgt = targets.load()
-    html = fact_sheets.render(cnes, alvo, month, scoring.fact_sheet_cube(month_cubes), result,
-                              dict(zip(tgt["alvo"], tgt["nome"])), registry)
+    cube = scoring.fact_sheet_cube(month_cubes.month, scoring.establishment_series(wh, start, month, [cnes]))
+    html = fact_sheets.render(cnes, alvo, month, cube, result, dict(zip(tgt["alvo"], tgt["nome"])), registry,
+                              months=[pd.Timestamp(m) for m in covered])
     out = out or paths.data_dir() / "reports" / "sus" / f"{month:%Y-%m}" / fact_sheets.file_name(month, cnes, alvo)
     return fact_sheets.write(out, html)
 

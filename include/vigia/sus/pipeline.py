@@ -286,7 +286,8 @@ def score(run: SusRun, warehouse: Warehouse) -> dict:
     (:func:`vigia.sus.scoring.score_from_warehouse`), never the 13 months of the finest cube.
     ``history.parquet`` (the fact sheets' cube) holds the month's finest cube and the earlier months
     per establishment x target of the ``top_fact_sheets`` establishments, the only ones whose series a
-    sheet draws (~1% of the establishment cube), with every month in its metadata
+    sheet draws (~1% of the establishment cube; read from the warehouse once the ranking is known:
+    :func:`vigia.sus.scoring.establishment_series`), with every month in its metadata
     (:func:`vigia.sus.fact_sheets.top.write_history`).
     """
     from vigia.sus.fact_sheets.top import write_history
@@ -306,7 +307,8 @@ def score(run: SusRun, warehouse: Warehouse) -> dict:
     for name in MONTH_SCORE_TABLES:
         getattr(result, name).to_parquet(run.file(f"{name}.parquet"), index=False)
     top = scoring.top_of_ranking(result.ranking, run.top_fact_sheets)["cnes"]
-    write_history(scoring.fact_sheet_cube(month_cubes, establishments=top), covered, run.file("history.parquet"))
+    earlier = scoring.establishment_series(warehouse, start, run.competencia, top)
+    write_history(scoring.fact_sheet_cube(month_cubes.month, earlier), covered, run.file("history.parquet"))
     return {"establishments": len(result.ranking), "history_months": len(covered) - 1,
             "excess_value": float(result.ranking["excesso_valor"].sum())}
 

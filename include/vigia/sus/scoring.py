@@ -13,9 +13,10 @@ CNES registry. Output is every table the warehouse publishes for the month:
 * ``ranking`` and ``concentration``: the audit priority list;
 * ``flags``: benign explanations.
 
-The month is scored from aggregates only (:class:`ScoreCubes`): the establishment x target x month
-cube and the UF x target x month totals of the window, the municipality x target and finest cubes of
-the scored month only, and the per-capita score already computed per municipality and attributed to
+The month is scored from aggregates only (:class:`ScoreCubes`): the establishment x target cube of
+the scored month with the earlier months of its establishment x target pairs (the oscillation window,
+as integers), the UF x target x month totals of the window, the municipality x target and finest cubes
+of the scored month only, and the per-capita score already computed per municipality and attributed to
 establishments.
 :func:`score_cubes` composes ``vigia.sus.scores`` on them (every formula lives there). The cubes come
 from either side:
@@ -87,8 +88,11 @@ class ScoreCubes:
     """What the scoring of one month reads: aggregates only (see the module docstring).
 
     * ``month``: finest cube (establishment x municipality x target) of the scored month;
-    * ``establishment``: competencia, cnes, alvo, sistema, quantidade, valor, n_aih, every month
-      (rows in any order);
+    * ``establishment``: par, competencia, cnes, alvo, sistema, quantidade, valor, n_aih of the scored
+      month (rows in any order; ``par`` numbers them 0..n-1);
+    * ``window``: the oscillation window of those rows: par, defasagem (months before the scored month,
+      1..12), quantidade, valor, one row per establishment x target x earlier month with production
+      (:func:`vigia.sus.scores.oscillation_from_window`);
     * ``municipality``: competencia, municipio, uf, alvo, sistema, quantidade, valor, n_aih of the scored
       month (rows sorted by those keys);
     * ``regional``: competencia, uf, alvo, quantidade, valor: the UF totals of every month (any order);
@@ -99,6 +103,7 @@ class ScoreCubes:
     """
     month: pd.DataFrame
     establishment: pd.DataFrame
+    window: pd.DataFrame
     municipality: pd.DataFrame
     regional: pd.DataFrame
     rates: pd.DataFrame
@@ -157,19 +162,21 @@ def cubes_from_warehouse(warehouse, competencia: date, population: pd.DataFrame,
 
     The municipality cube comes in the pandas GROUP BY's order, as sums over it (log-normal cutoffs)
     add in row order. The establishment cube keeps the warehouse's order: the scores computed from it
-    sort their rows. The per-capita chain runs in SQL (:func:`per_capita_from_warehouse`); its sums
+    sort their rows. Of the earlier months' establishment cube only the window of the scored month's
+    pairs comes, as integers (``score_establishment_window.sql``). The per-capita chain runs in SQL (:func:`per_capita_from_warehouse`); its sums
     differ from the pandas ones by the order of floating-point additions alone (~1e-16 relative; the
     tests compare at 1e-9).
     """
     inicio = runs.add_months(competencia, -history_months)
-    est = warehouse.query_file("sus/score_establishment_cube.sql", {"inicio": inicio, "fim": competencia})
+    est = warehouse.query_file("sus/score_establishment_month.sql", {"fim": competencia})
     est["n_aih"] = est["n_aih"].astype("int64")
+    past = warehouse.query_file("sus/score_establishment_window.sql", {"inicio": inicio, "fim": competencia})
     mun = warehouse.query_file("sus/score_municipality_cube.sql", {"inicio": competencia, "fim": competencia})
     mun["n_aih"] = mun["n_aih"].astype("int64")
     regional = _dates(warehouse.query_file("sus/score_regional_cube.sql", {"inicio": inicio, "fim": competencia}))
     month = _dates(warehouse.query_file("sus/cube_history.sql", {"inicio": competencia, "fim": competencia}))
     rates, per_capita = per_capita_from_warehouse(warehouse, competencia, population, k, window, run_id)
-    return ScoreCubes(month, _dates(est), _dates(_sorted(mun, MUN_KEYS)), regional, rates, per_capita)
+    return ScoreCubes(month, _dates(est), past, _dates(_sorted(mun, MUN_KEYS)), regional, rates, per_capita)
 
 
 def with_every_municipality(mun: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
@@ -207,8 +214,24 @@ def cubes_from_frame(cube: pd.DataFrame, competencia: date, population: pd.DataF
     per_capita = scores.attribute_to_establishments(rates, shares, window=window)
     regional = regional_totals(mun)
     mun_now = mun[pd.to_datetime(mun["competencia"]).dt.date == competencia].reset_index(drop=True)
-    return ScoreCubes(now.reset_index(drop=True), cubes.by_establishment(cube), mun_now, regional,
-                      rates[RATE_COLUMNS], per_capita)
+    est, past = establishment_window(cubes.by_establishment(cube), competencia)
+    return ScoreCubes(now.reset_index(drop=True), est, past, mun_now, regional, rates[RATE_COLUMNS], per_capita)
+
+
+def establishment_window(est: pd.DataFrame, competencia: date, months: int = 12) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(establishment, window) of :class:`ScoreCubes` from an establishment x target x month cube in
+    pandas, as ``score_establishment_month.sql`` and ``score_establishment_window.sql`` give them:
+    the scored month's rows numbered by ``par`` in cnes, alvo order, and the ``months`` before it of
+    those pairs."""
+    stamps = pd.to_datetime(est["competencia"])
+    t = (stamps.dt.year * 12 + stamps.dt.month).to_numpy()
+    now = competencia.year * 12 + competencia.month
+    month = est[t == now].sort_values(["cnes", "alvo"], kind="stable").reset_index(drop=True)
+    month.insert(0, "par", np.arange(len(month), dtype=np.int64))
+    earlier = est.assign(defasagem=now - t)
+    earlier = earlier[(earlier["defasagem"] >= 1) & (earlier["defasagem"] <= months)]
+    window = earlier.merge(month[["cnes", "alvo", "par"]], on=["cnes", "alvo"])
+    return month, window[["par", "defasagem", "quantidade", "valor"]].reset_index(drop=True)
 
 
 def regional_totals(mun: pd.DataFrame) -> pd.DataFrame:
@@ -241,10 +264,8 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
     the per-capita score comes computed (``c.rates``, ``c.per_capita``), the log-normal excess reads
     the scored month's municipal cube, and the spike flag the UF totals (``c.regional``).
     """
-    est = c.establishment[c.establishment["competencia"] <= competencia]
-    osc = scores.oscillation(est[["cnes", "alvo", "competencia", "quantidade", "valor"]], covered_months,
-                             only_months=[competencia])
-    est_now = est[est["competencia"] == competencia]
+    est_now = c.establishment  # the scored month's
+    osc = scores.oscillation_from_window(est_now, c.window, covered_months)
     jumps = scores.jump_excess(est_now, osc)
 
     shares_now = c.month[["cnes", "municipio", "alvo", "competencia", "quantidade"]]
@@ -270,7 +291,7 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
     by_target["excesso_valor"] = by_target[components].sum(axis=1)
     ranking, concentration = scores.provider_ranking(by_target[keys + ["excesso_valor"]], long)
     regional = c.regional[c.regional["competencia"] <= competencia]
-    candidates = _spike_candidates(regional, est, osc, registry, competencia, covered_months)
+    candidates = _spike_candidates(regional, est_now, osc, registry, competencia, covered_months)
     spikes = scores.benign_flags(estabelecimentos=registry, oscilacao=candidates)
     others = scores.benign_flags(estabelecimentos=registry, oscilacao=osc, mun_excess=excess,
                                  excess_shares=exc_shares)
@@ -300,22 +321,28 @@ def score_from_warehouse(warehouse, competencia: date, population: pd.DataFrame,
     return score_cubes(c, competencia, population, registry, covered_months, q=q), c
 
 
-def fact_sheet_cube(c: ScoreCubes, establishments=None) -> pd.DataFrame:
-    """The cube the fact sheets read: the scored month's finest cube, and the earlier months at
-    establishment level (municipio and uf empty): the sheets only draw those months' production series.
+def establishment_series(warehouse, inicio: date, fim: date, establishments) -> pd.DataFrame:
+    """The establishment x target cube of the months ``inicio`` .. ``fim`` - 1 for ``establishments``
+    (cnes) only: the production series the fact sheets draw (``score_establishment_series.sql``)."""
+    wanted = sorted({str(c) for c in establishments})
+    if not wanted:
+        return pd.DataFrame(columns=["competencia", "cnes", "alvo", "sistema", "quantidade", "valor", "n_aih"])
+    series = warehouse.query_file("sus/score_establishment_series.sql", {"inicio": inicio, "fim": fim, "cnes": wanted})
+    series["n_aih"] = series["n_aih"].astype("int64")
+    return _dates(series)
 
-    ``establishments`` (cnes): keep the earlier months of these only, the ones that may get a sheet
-    (the top of the ranking: ~1% of the establishment cube's rows). The months of the series then come
-    from the caller (the score step's covered months), not from this cube."""
-    month = c.month["competencia"].iloc[0] if len(c.month) else None
-    earlier = c.establishment[c.establishment["competencia"] != month]
-    if establishments is not None:
-        earlier = earlier[earlier["cnes"].isin(pd.Index(establishments).astype(str)).to_numpy()]
+
+def fact_sheet_cube(month: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame:
+    """The cube the fact sheets read: the scored month's finest cube (``ScoreCubes.month``), and the
+    earlier months at establishment level (municipio and uf empty): the sheets only draw those months'
+    production series. ``earlier``: those months of the establishments that may get a sheet
+    (:func:`establishment_series`: the top of the ranking, ~1% of the establishment cube). The months of
+    the series come from the caller (the score step's covered months), not from this cube."""
     if not len(earlier):
-        return c.month
-    cols = list(c.month.columns)
-    empty = {col: _empty_like(c.month[col], earlier.index) for col in cols if col not in earlier.columns}
-    return pd.concat([c.month, earlier.assign(**empty)[cols]], ignore_index=True)
+        return month
+    cols = list(month.columns)
+    empty = {col: _empty_like(month[col], earlier.index) for col in cols if col not in earlier.columns}
+    return pd.concat([month, earlier.assign(**empty)[cols]], ignore_index=True)
 
 
 def top_of_ranking(ranking: pd.DataFrame, top: int) -> pd.DataFrame:

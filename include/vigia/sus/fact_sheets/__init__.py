@@ -39,7 +39,8 @@ __all__ = ["render", "write", "file_name", "select_top", "select_part", "read_pa
 
 
 def render(cnes: str, alvo: str, competencia: date, cube: pd.DataFrame, result: MonthScores,
-           target_names: dict[str, str], registry: pd.DataFrame | None = None) -> str:
+           target_names: dict[str, str], registry: pd.DataFrame | None = None,
+           months: list[pd.Timestamp] | None = None) -> str:
     """The fact sheet of ``cnes`` x ``alvo`` x ``competencia`` as one self-contained HTML page.
 
     ``cube``: the finest cube (competencia, cnes, municipio, uf, alvo, sistema,
@@ -47,7 +48,9 @@ def render(cnes: str, alvo: str, competencia: date, cube: pd.DataFrame, result: 
     establishment (:func:`vigia.sus.scoring.fact_sheet_cube`); ``result``: that month's :class:`MonthScores`;
     ``target_names``: alvo -> nome; ``registry``: CNES registry (cnes,
     municipio, tp_unid, uf[, competencia]) for the establishment's own
-    municipality and unit type. For many sheets of a month, :func:`render_top`
-    filters the frames once for all of them.
+    municipality and unit type; ``months``: the x axis of the series when ``cube`` holds the earlier
+    months of this establishment only (default: the months of ``cube``). For many sheets of a month,
+    :func:`render_top` filters the frames once for all of them.
     """
-    return render_sheet(MonthData(cube, result, competencia, registry, [cnes]).sheet(cnes, alvo), target_names)
+    data = MonthData(cube, result, competencia, registry, [cnes], months=months)
+    return render_sheet(data.sheet(cnes, alvo), target_names)

@@ -36,7 +36,8 @@ Pipeline overview::
 Modules (every public name is re-exported here, so ``from vigia.sus.scores
 import X`` keeps working)::
 
-    oscillations oscillation against the establishment's own past
+    oscillations oscillation against the establishment's own past (oscillation_from_window: the same
+                 from a window given apart), jump_excess
     rates        empirical_bayes_rates, municipal_rate_scores, attribute_to_establishments
     excess       lognormal_cutoff, excess_count, municipal_excess, share_excess
     admission    value_per_admission
@@ -50,13 +51,13 @@ from __future__ import annotations
 from .admission import MAD_TO_SIGMA, value_per_admission
 from .excess import MIN_POSITIVE_RATES, excess_count, lognormal_cutoff, municipal_excess, share_excess
 from .flags import MOBILE_UNIT_TYPES, benign_flags
-from .oscillations import MEASURES, MIN_MEDIAN_BASELINE, jump_excess, oscillation
+from .oscillations import MEASURES, MIN_MEDIAN_BASELINE, jump_excess, oscillation, oscillation_from_window
 from .ranking import provider_ranking
 from .rates import attribute_to_establishments, empirical_bayes_rates, municipal_rate_scores
 
 __all__ = [
     "MAD_TO_SIGMA", "MEASURES", "MIN_MEDIAN_BASELINE", "MIN_POSITIVE_RATES", "MOBILE_UNIT_TYPES",
     "attribute_to_establishments", "benign_flags", "jump_excess", "empirical_bayes_rates", "excess_count", "lognormal_cutoff",
-    "municipal_excess", "municipal_rate_scores", "oscillation", "provider_ranking", "share_excess",
+    "municipal_excess", "municipal_rate_scores", "oscillation", "oscillation_from_window", "provider_ranking", "share_excess",
     "value_per_admission",
 ]

@@ -82,43 +82,109 @@ def oscillation(
             f"cube com linhas duplicadas para cnes x alvo x competencia, ex.: "
             f"{first['cnes']} {first['alvo']} {first['competencia']}"
         )
-    covered = np.unique(_month_index(covered_months)) if len(covered_months) else np.array([], np.int64)
-
     x = {meas: df[meas].to_numpy(float) for meas in MEASURES}
     table = {meas: _dense(key, x[meas]) for meas in MEASURES}
-    if only_months is not None:  # score these rows only; the tables above still hold every row
+    if only_months is None:
+        rows = np.arange(len(df))
+    else:  # score these rows only; the tables above still hold every row
         rows = np.flatnonzero(np.isin(t, _month_index(only_months) if len(only_months) else []))
-        pair, t, key = pair[rows], t[rows], key[rows]
-        x = {meas: x[meas][rows] for meas in MEASURES}
         if not len(rows):
             return pd.DataFrame(columns=out_cols)
-    uniq_t, inv_t = np.unique(t, return_inverse=True)
+    rows = rows[np.lexsort((t[rows], pair[rows]))]  # the output's order: cnes, alvo, competencia
+    lags = np.arange(1, max(windows) + 1)
+    past = {meas: table[meas][key[rows, None] - lags[None, :]] for meas in MEASURES}
+    n_alvo = len(alvo_values)
+    return _oscillation_rows(cnes_values.take(pair[rows] // n_alvo), alvo_values.take(pair[rows] % n_alvo), t[rows],
+                             {meas: x[meas][rows] for meas in MEASURES}, past, covered_months, windows, min_median)
 
-    blocks = []
+
+def oscillation_from_window(
+    rows: pd.DataFrame,
+    window: pd.DataFrame,
+    covered_months: Sequence[_dt.date],
+    windows: Sequence[int] = (12, 6),
+    min_median: float = MIN_MEDIAN_BASELINE,
+) -> pd.DataFrame:
+    """:func:`oscillation` of ``rows`` from their windows given apart (the score step's warehouse path).
+
+    ``rows``: the rows to score, cnes, alvo, competencia, quantidade, valor and ``par``, a distinct
+    integer 0..n-1 per row; ``window``: the production of the months before each row, one row per row x
+    earlier month WITH production: par, defasagem (months before the row's own month, 1..max(windows)),
+    quantidade, valor. An absent (par, defasagem) counts as 0, as an absent cube row does in
+    :func:`oscillation`. The result is that of :func:`oscillation` over ``rows`` and the earlier months'
+    cube with ``only_months`` = the months of ``rows``: the same medians of the same numbers, the same
+    formula, reasons and order. The warehouse sends the ~1/13 of the 13 months' establishment cube that is
+    scored, with the window as integers (``include/sql/sus/score_establishment_window.sql``) instead of
+    ~1.6M rows of text keys at national shape.
+    """
+    _require(rows, ["cnes", "alvo", "competencia", "par", *MEASURES], "rows")
+    _require(window, ["par", "defasagem", *MEASURES], "window")
+    windows = [int(m) for m in windows]
+    if not windows or min(windows) < 1:
+        raise ValueError("windows deve conter inteiros >= 1")
+    if rows.empty:
+        return pd.DataFrame(columns=["cnes", "alvo", "competencia", "score", "value", "reason"])
+    duplicated = rows.duplicated(["cnes", "alvo", "competencia"])
+    if duplicated.any():
+        first = rows[duplicated.to_numpy()].iloc[0]
+        raise ValueError(f"cube com linhas duplicadas para cnes x alvo x competencia, ex.: "
+                         f"{first['cnes']} {first['alvo']} {first['competencia']}")
+    n, deepest = len(rows), max(windows)
+    par = rows["par"].to_numpy(np.int64)
+    if not np.array_equal(np.sort(par), np.arange(n)):
+        raise ValueError(f"rows.par deve numerar as {n} linhas de 0 a {n - 1}, sem repetição")
+    ordered = rows.sort_values(["cnes", "alvo", "competencia"], kind="stable")
+    position = np.empty(n, dtype=np.int64)
+    position[ordered["par"].to_numpy(np.int64)] = np.arange(n)  # par -> row of the ordered rows
+    w_par, lag = window["par"].to_numpy(np.int64), window["defasagem"].to_numpy(np.int64)
+    inside = (lag >= 1) & (lag <= deepest)
+    if not ((w_par >= 0) & (w_par < n)).all():
+        raise ValueError(f"window.par fora de 0..{n - 1}")
+    cell = position[w_par[inside]] * deepest + (lag[inside] - 1)
+    if len(cell) and np.bincount(cell).max() > 1:
+        raise ValueError("window com linhas duplicadas para par x defasagem")
+    past = {}
+    for meas in MEASURES:
+        flat = np.zeros(n * deepest)
+        flat[cell] = window[meas].to_numpy(float)[inside]
+        past[meas] = flat.reshape(n, deepest)
+    return _oscillation_rows(pd.Index(ordered["cnes"]), pd.Index(ordered["alvo"]), _month_index(ordered["competencia"]),
+                             {meas: ordered[meas].to_numpy(float) for meas in MEASURES}, past, covered_months,
+                             windows, min_median)
+
+
+def _oscillation_rows(cnes: pd.Index, alvo: pd.Index, t: np.ndarray, x: dict, past: dict,
+                      covered_months: Sequence[_dt.date], windows: list[int], min_median: float) -> pd.DataFrame:
+    """The long output of :func:`oscillation` for rows already in its order: ``x[meas]`` the rows'
+    values, ``past[meas][i, l - 1]`` the value of row i's establishment x target l months earlier (0
+    when absent), ``t`` the rows' month index. One row per input row x score, the scores in the order of
+    ``windows`` then :data:`MEASURES`."""
+    covered = np.unique(_month_index(covered_months)) if len(covered_months) else np.array([], np.int64)
+    uniq_t, inv_t = np.unique(t, return_inverse=True)
+    names, values, reasons = [], [], []
     for m in windows:
-        lags = np.arange(1, m + 1)
-        n_cov_month = np.isin(uniq_t[:, None] - lags[None, :], covered).sum(axis=1)
+        n_cov_month = np.isin(uniq_t[:, None] - np.arange(1, m + 1)[None, :], covered).sum(axis=1)
         reason_month = np.array([
             None if k == m else f"sem histórico: {int(k)} de {m} meses anteriores disponíveis"
             for k in n_cov_month
         ], dtype=object)
         ok = (n_cov_month == m)[inv_t]
-        reason = reason_month[inv_t]
-        query = key[:, None] - lags[None, :]
-        medians = {meas: np.median(table[meas][query], axis=1) for meas in MEASURES}
+        medians = {meas: np.median(past[meas][:, :m], axis=1) for meas in MEASURES}
         reason = np.where(ok & (medians["quantidade"] < min_median),
-                          _no_baseline(medians["quantidade"], m, min_median), reason)
+                          _no_baseline(medians["quantidade"], m, min_median), reason_month[inv_t])
         for meas in MEASURES:
-            value = np.where(ok, (x[meas] + 1.0) / (medians[meas] + 1.0), np.nan)
-            blocks.append(pd.DataFrame({
-                "_pair": pair, _MES: t, "score": f"oscilacao_{meas}_m{m}", "value": value, "reason": reason,
-                "_ord": len(blocks),
-            }))
-    out = pd.concat(blocks, ignore_index=True).sort_values(["_pair", _MES, "_ord"], kind="stable")
-    out["cnes"] = cnes_values.take(out["_pair"].to_numpy() // len(alvo_values)).array
-    out["alvo"] = alvo_values.take(out["_pair"].to_numpy() % len(alvo_values)).array
-    out["competencia"] = _month_dates(out[_MES].to_numpy())
-    return out[out_cols].reset_index(drop=True)
+            names.append(f"oscilacao_{meas}_m{m}")
+            values.append(np.where(ok, (x[meas] + 1.0) / (medians[meas] + 1.0), np.nan))
+            reasons.append(reason)
+    each = np.repeat(np.arange(len(t)), len(names))
+    return pd.DataFrame({
+        "cnes": cnes.take(each).array,
+        "alvo": alvo.take(each).array,
+        "competencia": _month_dates(t[each]),
+        "score": np.tile(np.array(names, dtype=object), len(t)),
+        "value": np.column_stack(values).ravel(),
+        "reason": np.column_stack(reasons).ravel(),
+    })
 
 
 def _no_baseline(median: np.ndarray, m: int, min_median: float) -> np.ndarray:
