@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.parquet as pq
 import pytest
 
@@ -190,7 +191,31 @@ def test_summary_counts_bad_share_and_examples(tmp_path):
     (rd,) = [f for f in result["files"] if f["sistema"] == "SIH"]
     assert rd["rows"] == 100 and rd["bad"] == 3 and math.isclose(rd["bad_share"], 0.03)
     assert rd["examples"] == ("cnes '12345' is not 7 digits; n_aih missing; competencia outside the processing "
-                              "window (1 month(s) before mes_processamento; allowed 0..0)")
+                              "window (1 month(s) before mes_processamento, allowed 0..0)")
+    # one count per broken rule: the window message's own text does not split into a rule of its own
+    assert rd["bad_by_rule"] == "cnes: 1; competencia: 1; n_aih: 1"
+
+
+def test_a_nan_number_is_missing_and_its_row_quarantined(tmp_path):
+    """NaN stored in a numeric Parquet column (and 'NaN' as text) is a missing number, as pandas sees it:
+    the row is quarantined on both paths, never staged as good production with a NaN valor."""
+    landing = tmp_path / "landing"
+    land_fixtures(landing)
+    path = landing / "SIA" / "PAAC1606.parquet"
+    sia = pq.read_table(path)
+    valor = [float(v) for v in sia.column("PA_VALAPR").to_pylist()]
+    valor[7] = float("nan")  # a float NaN in the file (pa.Table.from_pandas would store it as null)
+    qtd = [str(v) for v in sia.column("PA_QTDAPR").to_pylist()]
+    qtd[9] = "NaN"
+    sia = sia.set_column(sia.schema.get_field_index("PA_VALAPR"), "PA_VALAPR", pa.array(valor, type=pa.float64()))
+    sia = sia.set_column(sia.schema.get_field_index("PA_QTDAPR"), "PA_QTDAPR", pa.array(qtd, type=pa.string()))
+    assert pa.compute.is_nan(sia.column("PA_VALAPR")).to_pylist()[7]
+    pq.write_table(sia, path)
+    result, good, bad = assert_equivalent(landing, JUNE, tmp_path / "out")
+    assert sorted(bad["problema"]) == ["quantidade missing or not numeric", "valor missing or not numeric"]
+    assert good["valor"].notna().all() and good["quantidade"].notna().all()
+    (pa_file,) = [f for f in result["files"] if f["sistema"] == "SIA"]
+    assert pa_file["bad"] == 2 and pa_file["bad_by_rule"] == "quantidade: 1; valor: 1"
 
 
 def test_late_sia_rows_and_mvm_disagreeing_with_the_file_name(tmp_path):
@@ -214,7 +239,7 @@ def test_late_sia_rows_and_mvm_disagreeing_with_the_file_name(tmp_path):
         "mes_processamento 2016-08-01 differs from the month in the file name PAAC1607.parquet"]
     july_bad = pd.read_parquet(tmp_path / "out07" / "quarantine_SIA.parquet")
     assert july_bad["problema"].tolist() == [
-        "competencia outside the processing window (6 month(s) before mes_processamento; allowed 0..3)"]
+        "competencia outside the processing window (6 month(s) before mes_processamento, allowed 0..3)"]
 
 
 def test_files_outside_the_window_and_other_formats(tmp_path):
@@ -349,3 +374,83 @@ def test_each_distinct_value_is_checked_once_yet_every_bad_row_stays_on_its_own(
     assert bad["problema"].tolist()[3] == "municipio_estabelecimento '' is not 6 digits"
     assert result["systems"]["SIA"]["quarantined"] == 4
     assert (good["municipio_residencia"] == "120040").any()
+
+
+# ----------------------------------------------------------------------------- fast paths
+
+
+def test_text_of_a_varchar_is_stripped_of_ascii_whitespace_only_when_needed():
+    """parquet_sources.strip_expr skips trim() when the first and last characters are above ' ': the same
+    text as trim(x, ASCII whitespace) (str.strip(" \\t\\n\\v\\f\\r")) for every value, edges included."""
+    import duckdb
+
+    from vigia.sus import parquet_sources
+
+    values = ["", " ", "  ", "a", " a", "a ", "\t a \n", "\x0bx\x0c", "\r\n", "a b", "\x01a", "a\x1f", "\x1ca\x1c",
+              "é", " é ", "\xa0a\xa0", "\u2003a", "12345 ", " 2001353", "0", None]
+    con = duckdb.connect()
+    try:
+        for dtype, expr in (("VARCHAR", parquet_sources.text_expr("v", "VARCHAR", None)),
+                            ("DATE", parquet_sources.text_expr("v", "DATE", None))):
+            got = [r[0] for r in con.execute(
+                f"SELECT {expr} FROM (SELECT unnest(?::VARCHAR[]) AS v, unnest(range(?)) AS i) ORDER BY i",
+                [values, len(values)]).fetchall()]
+            assert got == [None if v is None else v.strip(" \t\n\x0b\x0c\r") for v in values], dtype
+        numbers = [" 1,5 ", "\t2.25\n", "3", "-4", "1_0", "abc", "", " ", "NaN", None]
+        got = [r[0] for r in con.execute(
+            f"SELECT {parquet_sources.number_expr('v', 'VARCHAR')} "
+            "FROM (SELECT unnest(?::VARCHAR[]) AS v, unnest(range(?)) AS i) ORDER BY i", [numbers, len(numbers)]
+        ).fetchall()]
+        assert got == [1.5, 2.25, 3.0, -4.0, None, None, None, None, None, None]
+    finally:
+        con.close()
+
+
+def test_sih_files_of_different_stored_types_are_staged_group_by_group(tmp_path):
+    """RD files whose columns are stored as different types are two groups, each joined to its own
+    dictionaries into the table behind passagem; one group is read through the view over its files.
+    Both give the pandas path's rows, and a file's counts and bad rows do not depend on the way."""
+    landing = tmp_path / "landing"
+    land_fixtures(landing)
+    sih = pq.read_table(landing / "SIH" / "RDAC1606.parquet").to_pandas()
+    sih.loc[3, "VAL_TOT"] = -2.0
+    sih.loc[8, "N_AIH"] = ""
+    pq.write_table(pa.Table.from_pandas(sih, preserve_index=False), landing / "SIH" / "RDAC1606.parquet")
+    other = pq.read_table(landing / "SIH" / "RDAC1606.parquet")
+    other = other.set_column(other.schema.get_field_index("CNES"), "CNES", pa.compute.cast(other["CNES"], pa.int64()))
+    pq.write_table(other.replace_schema_metadata(None), landing / "SIH" / "RDAM1606.parquet")
+    result, _, bad = assert_equivalent(landing, JUNE, tmp_path / "out")  # two groups: the table
+    am = ingest_sql.ingest_competencia({"SIH": [landing / "SIH" / "RDAM1606.parquet"]}, JUNE, tmp_path / "am")
+    (alone,) = am["files"]
+    assert alone == [f for f in result["files"] if f["arquivo"] == "RDAM1606.parquet"][0]
+    assert alone["bad"] == 2 and alone["bad_by_rule"] == "n_aih: 1; valor: 1"
+    am_bad = pd.read_parquet(tmp_path / "am" / "quarantine_SIH.parquet")
+    pd.testing.assert_frame_equal(am_bad, bad[bad["arquivo"] == "RDAM1606.parquet"].reset_index(drop=True))
+    staged = pd.read_parquet(tmp_path / "out" / "producao_SIH.parquet")
+    am_staged = pd.read_parquet(tmp_path / "am" / "producao_SIH.parquet")
+    assert len(am_staged) == am["systems"]["SIH"]["staged"] == 98 and len(staged) == 196
+    assert rows(staged) == sorted(rows(am_staged) * 2, key=repr)  # AM holds AC's rows, CNES stored as numbers
+
+
+def test_both_systems_at_once_give_what_one_after_the_other_gives(tmp_path, monkeypatch):
+    """PARALLEL_SYSTEMS stages SIA and SIH on two cursors at the same time: the same files and counts."""
+    landing = tmp_path / "landing"
+    land_fixtures(landing)
+    sia = pq.read_table(landing / "SIA" / "PAAC1606.parquet").to_pandas()
+    sia.loc[[2, 5], "PA_MUNPCN"] = "1200"
+    pq.write_table(pa.Table.from_pandas(sia, preserve_index=False), landing / "SIA" / "PAAC1606.parquet")
+    at_once = sql_path(landing, JUNE, tmp_path / "at_once")
+    monkeypatch.setattr(ingest_sql, "PARALLEL_SYSTEMS", False)
+    in_turn = sql_path(landing, JUNE, tmp_path / "in_turn")
+    assert at_once["files"] == in_turn["files"]
+    for system in SYSTEMS:
+        keep = ("rows", "staged", "quarantined", "files")
+        assert {k: at_once["systems"][system][k] for k in keep} == {k: in_turn["systems"][system][k] for k in keep}
+        for name in (f"producao_{system}.parquet", f"quarantine_{system}.parquet"):
+            # the staged sums come in the aggregate's order, which threads may change: compare them sorted
+            a, b = (pd.read_parquet(tmp_path / side / name) for side in ("at_once", "in_turn"))
+            key = list(a.columns)
+            pd.testing.assert_frame_equal(a.sort_values(key).reset_index(drop=True),
+                                          b.sort_values(key).reset_index(drop=True))
+        assert len(pd.read_parquet(tmp_path / "at_once" / f"producao_{system}.parquet")) > 0
+    assert at_once["systems"]["SIA"]["quarantined"] == 2

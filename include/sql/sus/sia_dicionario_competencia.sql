@@ -48,7 +48,7 @@ SELECT
     nullif(concat_ws('; ',
         CASE WHEN meses_antes < 0 OR meses_antes > :atraso
              THEN 'competencia outside the processing window (' || CAST(meses_antes AS VARCHAR)
-                  || ' month(s) before mes_processamento; allowed 0..' || CAST(:atraso AS VARCHAR) || ')' END,
+                  || ' month(s) before mes_processamento, allowed 0..' || CAST(:atraso AS VARCHAR) || ')' END,
         CASE WHEN mes_processamento <> mes_arquivo
              THEN 'mes_processamento ' || strftime(mes_processamento, '%Y-%m-%d')
                   || ' differs from the month in the file name ' || arquivo END

@@ -43,6 +43,6 @@ SELECT
     CASE WHEN competencia IS NULL THEN 'competencia '''' is not a valid AAAAMM month' END AS problema_competencia,
     CASE WHEN meses_antes < 0 OR meses_antes > :atraso
          THEN 'competencia outside the processing window (' || CAST(meses_antes AS VARCHAR)
-              || ' month(s) before mes_processamento; allowed 0..' || CAST(:atraso AS VARCHAR) || ')'
+              || ' month(s) before mes_processamento, allowed 0..' || CAST(:atraso AS VARCHAR) || ')'
     END AS problema_janela
 FROM janela

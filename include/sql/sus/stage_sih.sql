@@ -10,44 +10,70 @@
 --   dic_competencia, dic_idade, dic_cnes, dic_procedimento, dic_municipio_residencia,
 --   dic_municipio_estabelecimento   the dictionaries of those columns
 -- Output, one row per landed row of the competência, the columns of vigia.sus.dictionaries.PASSAGEM;
--- problema says what is wrong in the order of datasus.code_problems (NULL for a good row). A missing
+-- problema says what is wrong in the order of datasus.code_problems (NULL for a good row); ruim is
+-- problema IS NOT NULL worked out from the same parts without joining their text (each part is NULL or a
+-- non-empty message), so that the good rows are told apart without building a text per row. A missing
 -- MUNIC_MOV is fine (an RD file may not have it); a missing CNES, procedure or residence is not.
+-- vigia.sus.ingest_sih makes this query the temporary view passagem when the files are one group: the rows
+-- then stream from the landed files to the staged Parquet (vigia.sus.ingest_sql), never into a table.
+WITH linhas AS (
+    SELECT
+        c.arquivo,
+        c.uf,
+        c.competencia,
+        dc.texto                                    AS cnes,
+        dp.texto                                    AS procedimento,
+        dm.texto                                    AS municipio_residencia,
+        i.idade,
+        b.linha,
+        b.valor,
+        b.n_aih,
+        de.texto                                    AS municipio_estabelecimento,
+        c.mes_processamento,
+        -- the problems, in the order of datasus.code_problems; each NULL or a non-empty message
+        dc.problema                                 AS p_cnes,
+        c.problema_competencia                      AS p_competencia,
+        dp.problema                                 AS p_procedimento,
+        dm.problema                                 AS p_municipio_residencia,
+        CASE WHEN de.texto IS NOT NULL THEN de.problema END AS p_municipio_estabelecimento,
+        CASE WHEN b.valor IS NULL THEN 'valor missing or not numeric' END AS p_valor_ausente,
+        CASE WHEN b.valor < 0 THEN 'valor is negative (' || CAST(b.valor AS VARCHAR) || ')' END AS p_valor_negativo,
+        c.problema_janela                           AS p_janela,
+        CASE WHEN b.n_aih IS NULL OR b.n_aih = '' THEN 'n_aih missing' END AS p_n_aih  -- n_aih is stripped already
+    FROM bruto b
+    JOIN dic_competencia c
+      ON c.arquivo_id = b.arquivo_id
+     AND c.ano_bruto IS NOT DISTINCT FROM b.ano_bruto
+     AND c.mes_bruto IS NOT DISTINCT FROM b.mes_bruto
+    JOIN dic_cnes dc ON dc.bruto IS NOT DISTINCT FROM b.cnes_bruto
+    JOIN dic_procedimento dp ON dp.bruto IS NOT DISTINCT FROM b.proc_bruto
+    JOIN dic_municipio_residencia dm ON dm.bruto IS NOT DISTINCT FROM b.munres_bruto
+    JOIN dic_municipio_estabelecimento de ON de.bruto IS NOT DISTINCT FROM b.munest_bruto
+    JOIN dic_idade i
+      ON i.idade_bruto IS NOT DISTINCT FROM b.idade_bruto
+     AND i.cod_idade_bruto IS NOT DISTINCT FROM b.cod_idade_bruto
+)
 SELECT
-    c.arquivo,
-    c.uf,
-    c.competencia,
+    arquivo,
+    uf,
+    competencia,
     'SIH'                                       AS sistema,
-    dc.texto                                    AS cnes,
-    dp.texto                                    AS procedimento,
-    dm.texto                                    AS municipio_residencia,
-    i.idade,
-    b.linha,
-    nullif(concat_ws('; ',
-        dc.problema,
-        c.problema_competencia,
-        dp.problema,
-        dm.problema,
-        CASE WHEN de.texto IS NOT NULL THEN de.problema END,
-        CASE WHEN b.valor IS NULL THEN 'valor missing or not numeric' END,
-        CASE WHEN b.valor < 0 THEN 'valor is negative (' || CAST(b.valor AS VARCHAR) || ')' END,
-        c.problema_janela,
-        CASE WHEN b.n_aih IS NULL OR trim(b.n_aih) = '' THEN 'n_aih missing' END
-    ), '')                                      AS problema,
+    cnes,
+    procedimento,
+    municipio_residencia,
+    idade,
+    linha,
+    nullif(concat_ws('; ', p_cnes, p_competencia, p_procedimento, p_municipio_residencia,
+                     p_municipio_estabelecimento, p_valor_ausente, p_valor_negativo, p_janela, p_n_aih),
+           '')                                  AS problema,
+    (p_cnes IS NOT NULL OR p_competencia IS NOT NULL OR p_procedimento IS NOT NULL OR
+     p_municipio_residencia IS NOT NULL OR p_municipio_estabelecimento IS NOT NULL OR
+     p_valor_ausente IS NOT NULL OR p_valor_negativo IS NOT NULL OR p_janela IS NOT NULL OR
+     p_n_aih IS NOT NULL) AS ruim,
     CAST(1 AS BIGINT)                           AS linhas,
     1.0::DOUBLE                                 AS quantidade,
-    b.valor,
-    b.n_aih,
-    de.texto                                    AS municipio_estabelecimento,
-    c.mes_processamento
-FROM bruto b
-JOIN dic_competencia c
-  ON c.arquivo_id = b.arquivo_id
- AND c.ano_bruto IS NOT DISTINCT FROM b.ano_bruto
- AND c.mes_bruto IS NOT DISTINCT FROM b.mes_bruto
-JOIN dic_cnes dc ON dc.bruto IS NOT DISTINCT FROM b.cnes_bruto
-JOIN dic_procedimento dp ON dp.bruto IS NOT DISTINCT FROM b.proc_bruto
-JOIN dic_municipio_residencia dm ON dm.bruto IS NOT DISTINCT FROM b.munres_bruto
-JOIN dic_municipio_estabelecimento de ON de.bruto IS NOT DISTINCT FROM b.munest_bruto
-JOIN dic_idade i
-  ON i.idade_bruto IS NOT DISTINCT FROM b.idade_bruto
- AND i.cod_idade_bruto IS NOT DISTINCT FROM b.cod_idade_bruto
+    valor,
+    n_aih,
+    municipio_estabelecimento,
+    mes_processamento
+FROM linhas

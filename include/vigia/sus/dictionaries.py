@@ -6,7 +6,7 @@ ingestion (:mod:`vigia.sus.ingest_sia`, :mod:`vigia.sus.ingest_sih`) therefore n
 each distinct value once, in a small table per column (a dictionary: raw value as stored -> text,
 problem), and the one pass over the rows joins each row to its dictionaries.
 
-* :func:`register_bruto`: the ``bruto`` view of one group of files (same stored types): arquivo_id
+* :func:`register_bruto`: the temporary view ``bruto`` of one group of files (same stored types): arquivo_id
   (DuckDB's ``file_index``: an integer is a cheaper join key than the file name), filename, linha,
   the raw columns as stored under their aliases, numbers as DOUBLE and per-row texts.
 * :func:`register_codes`: one dictionary per fixed-width code column
@@ -14,7 +14,9 @@ problem), and the one pass over the rows joins each row to its dictionaries.
 * :func:`register_dictionary`: any other dictionary, from the DISTINCT of some raw columns and a
   system's SQL file (competência, age).
 
-The staging table both systems fill is ``passagem`` (columns :data:`PASSAGEM`).
+Both systems stage into the temporary view ``passagem`` (columns :data:`PASSAGEM`): over the table
+``passagem_linhas`` their stage SQL fills (:func:`create_passagem`), or, for SIH files read as one
+group, over the stage SQL itself (:func:`stage_view`).
 """
 
 from __future__ import annotations
@@ -25,21 +27,37 @@ from vigia import sql as sqlfiles
 from vigia.sus import datasus
 from vigia.sus.parquet_sources import number_expr, quote_identifier, read_group, text_expr
 
+# ruim: problema IS NOT NULL, known without building the text (the filter of the good rows)
 PASSAGEM = ("arquivo VARCHAR, uf VARCHAR, competencia DATE, sistema VARCHAR, cnes VARCHAR, procedimento VARCHAR, "
-            "municipio_residencia VARCHAR, idade INTEGER, linha BIGINT, problema VARCHAR, linhas BIGINT, "
-            "quantidade DOUBLE, valor DOUBLE, n_aih VARCHAR, municipio_estabelecimento VARCHAR, "
+            "municipio_residencia VARCHAR, idade INTEGER, linha BIGINT, problema VARCHAR, ruim BOOLEAN, "
+            "linhas BIGINT, quantidade DOUBLE, valor DOUBLE, n_aih VARCHAR, municipio_estabelecimento VARCHAR, "
             "mes_processamento DATE")
 CODE_SQL = "sus/dicionario_codigo.sql"
 
 
 def create_passagem(con) -> None:
-    """An empty staging table ``passagem``."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE passagem ({PASSAGEM})")
+    """An empty staging table ``passagem_linhas`` and the view ``passagem`` over it."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE passagem_linhas ({PASSAGEM})")
+    con.execute("CREATE OR REPLACE TEMP VIEW passagem AS SELECT * FROM passagem_linhas")
+
+
+def stage_view(con, stage_sql: str) -> None:
+    """``passagem`` as the view of ``stage_sql`` (a query with no bind variable) over the current ``bruto``
+    and dictionaries: nothing is read until it is, and each query over it reads the landed files again.
+    For a stage that only joins (SIH), that is cheaper than a table: the good rows go straight from the
+    files to their Parquet file, and only the bad ones and the per-file counts take another pass."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW passagem AS {stage_sql}")
+
+
+def drop_passagem(con) -> None:
+    """Drop ``passagem`` and what it reads that only it reads (``passagem_linhas``)."""
+    con.execute("DROP VIEW IF EXISTS passagem")
+    con.execute("DROP TABLE IF EXISTS passagem_linhas")
 
 
 def register_bruto(con, key: tuple, paths: list[str], raw: Mapping[str, str], numbers: Mapping[str, str],
                    texts: Mapping[str, str] | None = None) -> dict[str, tuple[str, str]]:
-    """The ``bruto`` view of one group of files (``key``: parquet_sources.file_groups' key).
+    """The temporary view ``bruto`` of one group of files (``key``: parquet_sources.file_groups' key).
 
     ``raw``: source column -> alias, kept as stored (an absent optional column is NULL text);
     ``numbers``: source column -> alias, as DOUBLE (``number_expr``); ``texts``: source column -> alias,
@@ -58,7 +76,9 @@ def register_bruto(con, key: tuple, paths: list[str], raw: Mapping[str, str], nu
         elif column in texts:
             expr = "CAST(NULL AS VARCHAR)" if name is None else text_expr(name, dtype, datasus.CODE_WIDTHS.get(column))
             exprs.append(f"{expr} AS {texts[column]}")
-    read_group(con, paths).project(", ".join(exprs)).create_view("bruto", replace=True)
+    # register: a temporary view, the connection's own (two systems staged at once on two cursors of one
+    # database each have their bruto), where relation.create_view makes one view of the database for all
+    con.register("bruto", read_group(con, paths).project(", ".join(exprs)))
     return types
 
 
@@ -108,5 +128,5 @@ def register_dictionary(con, table: str, distinct: Sequence[str], derived: Mappi
     con.execute("DROP TABLE valores")
 
 
-__all__ = ["CODE_SQL", "PASSAGEM", "create_passagem", "number_of", "register_bruto", "register_codes",
-           "register_dictionary", "text_of"]
+__all__ = ["CODE_SQL", "PASSAGEM", "create_passagem", "drop_passagem", "number_of", "register_bruto",
+           "register_codes", "register_dictionary", "stage_view", "text_of"]

@@ -15,9 +15,11 @@ checks and the normalisation of ``datasus.code_problems`` run on the distinct va
   ``datasus.code_problems``; with ``linha_a_linha`` every row does (the row-level view the tests
   compare with the pandas reader).
 
-The result is the temporary table ``passagem`` (:data:`vigia.sus.dictionaries.PASSAGEM`, the same
-the SIH staging fills), from which :func:`ingest_sql.ingest_competencia` writes the staged
-production, the quarantine and the per-file counts.
+The result is the temporary table ``passagem_linhas`` behind the view ``passagem``
+(:data:`vigia.sus.dictionaries.PASSAGEM`, the same the SIH staging gives), from which
+:func:`ingest_sql.ingest_competencia` writes the staged production, the quarantine and the per-file
+counts. Unlike SIH's, this result is kept in a table: it is the work of the pass (the sums), and far
+smaller than the landed rows.
 """
 
 from __future__ import annotations
@@ -45,8 +47,9 @@ NUMBERS = {"PA_QTDAPR": "quantidade", "PA_VALAPR": "valor"}
 
 def register_age_bands(con, bands: list[tuple[int, int]]) -> None:
     """The ``faixas_idade`` table (idade, faixa) of :func:`ingest_sql.age_bands`."""
-    con.execute("CREATE OR REPLACE TEMP TABLE faixas_idade (idade INTEGER, faixa INTEGER)")
-    con.executemany("INSERT INTO faixas_idade VALUES (?, ?)", [list(b) for b in bands])
+    con.execute("CREATE OR REPLACE TEMP TABLE faixas_idade AS "
+                "SELECT unnest(?::INTEGER[]) AS idade, unnest(?::INTEGER[]) AS faixa",
+                [[int(a) for a, _ in bands], [int(f) for _, f in bands]])  # one statement: executemany took ~50 ms
 
 
 def _register_dictionaries(con, types: dict, competencia: date, prefix: int) -> None:
@@ -62,7 +65,7 @@ def _register_dictionaries(con, types: dict, competencia: date, prefix: int) -> 
 
 def stage(con, files: list[datasus.DatasusFile], competencia: date, prefix: int, bands: list[tuple[int, int]],
           linha_a_linha: bool = False) -> None:
-    """Fill the temporary table ``passagem`` with the SIA ``files``' rows of ``competencia`` (see module doc).
+    """Fill ``passagem`` (table ``passagem_linhas``) with the SIA ``files``' rows of ``competencia`` (see module doc).
 
     ``prefix``: digits of the procedure the good rows keep; ``bands``: (idade, faixa) of the age bands.
     """
@@ -73,7 +76,7 @@ def stage(con, files: list[datasus.DatasusFile], competencia: date, prefix: int,
     for key, paths in file_groups(con, "SIA", files).items():
         types = register_bruto(con, key, paths, RAW, NUMBERS)
         _register_dictionaries(con, types, competencia, prefix)
-        con.execute(f"INSERT INTO passagem BY NAME {stage_sql}", {"linha_a_linha": bool(linha_a_linha)})
+        con.execute(f"INSERT INTO passagem_linhas BY NAME {stage_sql}", {"linha_a_linha": bool(linha_a_linha)})
 
 
 __all__ = ["CODES", "RAW", "STAGE_SQL", "register_age_bands", "stage"]

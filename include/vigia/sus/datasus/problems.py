@@ -95,7 +95,7 @@ def code_problems(df: pd.DataFrame, system: str, max_delay_months: int | None = 
             p.flag(
                 both & ((lag < 0) | (lag > delay)),
                 lambda m: "competencia outside the processing window (" + _show(lag[m].astype("Int64"))
-                + f" month(s) before mes_processamento; allowed 0..{delay})",
+                + f" month(s) before mes_processamento, allowed 0..{delay})",
             )
             if "arquivo" in df.columns:
                 # PA_MVM must agree with the file name: read_competencia finds rows by the file's month

@@ -108,12 +108,13 @@ def municipal_excess(mun: pd.DataFrame, q: float = 0.99, per: float = 1) -> pd.D
     unit = np.divide(val, qty, out=np.zeros(len(qty)), where=qty != 0)
     out["excesso_quantidade"] = exc_q
     out["excesso_valor"] = exc_q * unit
-    reason = np.array([
-        None if not np.isnan(c) else
-        f"corte log-normal indisponível: {int(k)} município(s) com taxa positiva neste alvo e "
-        f"competência (mínimo {MIN_POSITIVE_RATES})"
-        for c, k in zip(cutoff, n_pos)
-    ], dtype=object)
+    reason = np.full(len(out), None, dtype=object)
+    missing = np.isnan(cutoff)
+    if missing.any():  # one text per distinct count, not per row
+        codes, counts = pd.factorize(n_pos[missing])
+        texts = np.array([f"corte log-normal indisponível: {int(k)} município(s) com taxa positiva neste alvo e "
+                          f"competência (mínimo {MIN_POSITIVE_RATES})" for k in counts], dtype=object)
+        reason[missing] = texts[codes]
     out["reason"] = reason
     return out
 
