@@ -139,9 +139,10 @@ def ensure_coarse_cubes(warehouse, inicio: date, fim: date) -> list[date]:
     warehouse written by an earlier version, or a finest cube published alone): each month is summed
     in the warehouse (``include/sql/sus/cube_by_*.sql``) and written with the finest cube's run id, one
     transaction per month. The score step reads the coarse cubes, so they must match the finest one."""
-    have = all(warehouse.table_exists(t) for t in COARSE_TABLES.values())
-    got = warehouse.query_file("sus/cube_coverage.sql" if have else "sus/cube_runs.sql",
-                               {"inicio": inicio, "fim": fim})
+    with warehouse.session():  # one connection for the checks (~35 ms each to open on a large DuckDB file)
+        have = all(warehouse.table_exists(t) for t in COARSE_TABLES.values())
+        got = warehouse.query_file("sus/cube_coverage.sql" if have else "sus/cube_runs.sql",
+                                   {"inicio": inicio, "fim": fim})
     months = []
     for row in got.itertuples(index=False):
         month = pd.Timestamp(row.competencia).date()
