@@ -163,9 +163,9 @@ def cubes_from_warehouse(warehouse, competencia: date, population: pd.DataFrame,
     The municipality cube comes in the pandas GROUP BY's order, as sums over it (log-normal cutoffs)
     add in row order. The establishment cube keeps the warehouse's order: the scores computed from it
     sort their rows. Of the earlier months' establishment cube only the window of the scored month's
-    pairs comes, as integers (``score_establishment_window.sql``). The per-capita chain runs in SQL (:func:`per_capita_from_warehouse`); its sums
-    differ from the pandas ones by the order of floating-point additions alone (~1e-16 relative; the
-    tests compare at 1e-9).
+    pairs comes, as integers (``score_establishment_window.sql``). The per-capita chain runs in SQL
+    (:func:`per_capita_from_warehouse`); its sums differ from the pandas ones by the order of
+    floating-point additions alone (~1e-16 relative; the tests compare at 1e-9).
     """
     inicio = runs.add_months(competencia, -history_months)
     est = warehouse.query_file("sus/score_establishment_month.sql", {"fim": competencia})
