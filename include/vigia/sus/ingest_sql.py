@@ -76,20 +76,22 @@ QUARANTINE_COLUMNS = PRODUCTION_COLUMNS + ["municipio_estabelecimento", "mes_pro
 
 
 def connect(memory_limit: str = "4GB", threads: int | None = None):
-    """An in-memory DuckDB with the memory limit and thread count of the ingestion.
-
-    Statistics propagation is off: a Parquet writer leaves NaN out of a float column's min/max (as the
-    format asks), and DuckDB then folds ``isnan(x)`` / ``nullif(x, 'NaN')`` to "never", so a NaN
-    quantity or value passed the checks as a number and its row was staged as good. The ingestion
-    reads every row anyway (no row group to skip): no measurable cost at 5M rows."""
+    """An in-memory DuckDB with the memory limit and thread count of the ingestion."""
     import duckdb
 
     config = {"memory_limit": memory_limit, "preserve_insertion_order": True}
     if threads:
         config["threads"] = int(threads)
-    con = duckdb.connect(config=config)
+    return duckdb.connect(config=config)
+
+
+def _trust_no_float_statistics(con) -> None:
+    """Turn statistics propagation off for ``con``'s database (a global option: its cursors too), before
+    any staging on it, whoever opened it. A Parquet writer leaves NaN out of a float column's min/max (as
+    the format asks), and DuckDB then folds ``isnan(x)`` / ``nullif(x, 'NaN')`` to "never", so a NaN
+    quantity or value passed the checks as a number and its row was staged as good. The staging reads
+    every row anyway (no row group to skip): no measurable cost at 5M rows."""
     con.execute("SET disabled_optimizers = 'statistics_propagation'")
-    return con
 
 
 # ----------------------------------------------------------------------------- file selection
@@ -165,6 +167,7 @@ def normalised(con, system: str, landing_files: Iterable, competencia: date):
     """
     system = str(system).upper()
     target = datasus._as_month(competencia)
+    _trust_no_float_statistics(con)
     _stage(con, system, _window_files(system, landing_files, target), target, linha_a_linha=True)
     return con.table("passagem").project(", ".join(QUARANTINE_COLUMNS))
 
@@ -253,7 +256,8 @@ def ingest_competencia(landing_files: Mapping[str, list[Path]], competencia: dat
     producao; ``files`` holds one dict per landed file with rows of the competência, the shape
     ``pipeline.ingest_uf`` records: uf, sistema, arquivo, rows, bad, bad_share, examples (the first 3
     problems of the file, joined with '; ') and bad_by_rule (:func:`format_rules`).
-    ``con``: an open DuckDB connection to use (its settings are kept); otherwise one is opened with
+    ``con``: an open DuckDB connection to use (its settings are kept, but for statistics propagation,
+    turned off: :func:`_trust_no_float_statistics`); otherwise one is opened with
     ``memory_limit`` and ``threads`` and closed at the end. Each system is staged on a cursor of it, both
     at once (:data:`PARALLEL_SYSTEMS`). ``targets``: the targets table the staging grain follows (default:
     ``targets.load()``); a cube of other targets needs a new staging.
@@ -273,6 +277,7 @@ def ingest_competencia(landing_files: Mapping[str, list[Path]], competencia: dat
     own = con is None
     if own:
         con = connect(memory_limit, threads)
+    _trust_no_float_statistics(con)
     # one cursor per system: a connection of its own to the same database (its temporary tables and views
     # are its own, gone when it closes), which may run in another thread; opened here, in this thread
     cursors = []

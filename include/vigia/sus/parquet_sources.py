@@ -84,9 +84,9 @@ def number_expr(col: str, dtype: str) -> str:
 
 
 def _nan_to_null(number: str) -> str:
-    """NaN as missing, as pandas' ``to_numeric`` + ``isna`` see it. Needs a connection without statistics
-    propagation (:func:`vigia.sus.ingest_sql.connect`): over a Parquet column whose min/max leave NaN
-    out, DuckDB folds ``isnan`` to false and the NaN stays a number."""
+    """NaN as missing, as pandas' ``to_numeric`` + ``isna`` see it. Needs a database without statistics
+    propagation (:func:`vigia.sus.ingest_sql._trust_no_float_statistics`, set by every staging): over a
+    Parquet column whose min/max leave NaN out, DuckDB folds ``isnan`` to false and the NaN stays a number."""
     return f"(CASE WHEN isnan({number}) THEN NULL ELSE {number} END)"
 
 
