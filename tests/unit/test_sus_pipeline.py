@@ -85,6 +85,29 @@ def test_rerun_replaces_the_month_and_scores_are_published_together(landing, war
     assert len(reasons) > 0 and reasons["reason"].str.startswith("sem histórico").all()
 
 
+def test_a_municipality_without_population_fails_the_gate_naming_it(landing, tmp_path, warehouse):
+    import shutil
+
+    copy = tmp_path / "landing"
+    shutil.copytree(landing, copy)
+    pop_path = copy / "IBGE" / "populacao.csv"
+    pop = pd.read_csv(pop_path, dtype={"municipio": str})
+    served = pd.read_parquet(copy / "SIA" / f"PAMG{END:%y%m}.parquet", columns=["PA_MUNPCN"])["PA_MUNPCN"]
+    gone = sorted(set(served) & set(pop["municipio"]))[:2]
+    pop[~(pop["municipio"].isin(gone) & (pop["ano"] == END.year))].to_csv(pop_path, index=False)
+    run = p.SusRun("r0", END, str(copy))
+    ufs = p.list_ufs(run)
+    for uf in ufs:
+        p.ingest_uf(run, uf)
+    with pytest.raises(DataQualityError) as err:
+        p.gate_ingest(run, warehouse, ufs)
+    text = str(err.value)
+    assert "DQ gate 'sus_ingest' failed: 1 of" in text
+    assert "column municipio_sem_populacao: expect_column_values_to_be_null" in text
+    assert f"sample bad values: {gone}" in text
+    assert not warehouse.table_exists("sus_production_monthly")
+
+
 def test_missing_landing_files_fail_clearly(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"no SIA or SIH file for competência 2026-10 under"):
         p.list_ufs(p.SusRun("r", END, str(tmp_path)))
