@@ -64,6 +64,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MONTH = date(2026, 10, 1)
 TOP_SHEETS = 20
+# (a)'s aggregate over the SIA files: every column the pipeline reads
+SIA_SCAN = ("count(*), sum(PA_QTDAPR), sum(PA_VALAPR), max(PA_IDADE), max(PA_CODUNI), max(PA_CMP), max(PA_MVM), "
+            "max(PA_PROC_ID), max(PA_MUNPCN), max(PA_UFMUN)")
 
 
 # ----------------------------------------------------------------------------- child side
@@ -81,9 +84,7 @@ def measure_scan(landing: Path, out: Path, args) -> dict:
     files = _files(landing)
     con = ingest_sql.connect(args.memory_limit, args.threads)
     started = time.perf_counter()
-    sia = con.read_parquet([str(f) for f in files["SIA"]], union_by_name=True).aggregate(
-        "count(*), sum(PA_QTDAPR), sum(PA_VALAPR), max(PA_IDADE), max(PA_CODUNI), max(PA_CMP), max(PA_MVM), "
-        "max(PA_PROC_ID), max(PA_MUNPCN), max(PA_UFMUN)").fetchall()[0]
+    sia = con.read_parquet([str(f) for f in files["SIA"]], union_by_name=True).aggregate(SIA_SCAN).fetchall()[0]
     sih = con.read_parquet([str(f) for f in files["SIH"]], union_by_name=True).aggregate(
         "count(*), sum(VAL_TOT), max(IDADE), max(CNES), max(ANO_CMPT), max(MES_CMPT), max(PROC_REA), "
         "max(MUNIC_RES), max(MUNIC_MOV), max(N_AIH)").fetchall()[0]

@@ -47,15 +47,19 @@ def run_until_cube(run, warehouse):
     return p.publish_cube(run, warehouse)
 
 
-def test_bad_rows_beyond_the_threshold_fail_naming_the_file(landing, tmp_path, warehouse):
-    copy, n_bad = corrupt(landing, tmp_path, 0.05)
-    run = p.SusRun("r1", END, str(copy), max_bad_share=0.01)
+def ingest_gate_failure(run, warehouse) -> str:
+    """Ingest every UF of ``run``, then the message of the ingest gate's failure (it must fail)."""
     ufs = p.list_ufs(run)
     for uf in ufs:
         p.ingest_uf(run, uf)
     with pytest.raises(DataQualityError) as err:
         p.gate_ingest(run, warehouse, ufs)
-    text = str(err.value)
+    return str(err.value)
+
+
+def test_bad_rows_beyond_the_threshold_fail_naming_the_file(landing, tmp_path, warehouse):
+    copy, n_bad = corrupt(landing, tmp_path, 0.05)
+    text = ingest_gate_failure(p.SusRun("r1", END, str(copy), max_bad_share=0.01), warehouse)
     assert f"file PAMG{END:%y%m}.parquet: {n_bad} of" in text and "municipio_residencia" in text
     assert "column bad_share: expect_column_values_to_be_between" in text
     assert not warehouse.table_exists("sus_production_monthly")
@@ -95,13 +99,7 @@ def test_a_municipality_without_population_fails_the_gate_naming_it(landing, tmp
     served = pd.read_parquet(copy / "SIA" / f"PAMG{END:%y%m}.parquet", columns=["PA_MUNPCN"])["PA_MUNPCN"]
     gone = sorted(set(served) & set(pop["municipio"]))[:2]
     pop[~(pop["municipio"].isin(gone) & (pop["ano"] == END.year))].to_csv(pop_path, index=False)
-    run = p.SusRun("r0", END, str(copy))
-    ufs = p.list_ufs(run)
-    for uf in ufs:
-        p.ingest_uf(run, uf)
-    with pytest.raises(DataQualityError) as err:
-        p.gate_ingest(run, warehouse, ufs)
-    text = str(err.value)
+    text = ingest_gate_failure(p.SusRun("r0", END, str(copy)), warehouse)
     assert "DQ gate 'sus_ingest' failed: 1 of" in text
     assert "column municipio_sem_populacao: expect_column_values_to_be_null" in text
     assert f"sample bad values: {gone}" in text
