@@ -182,6 +182,35 @@ def test_parquet_numeric_code_columns_get_their_leading_zeros_back(tmp_path):
     assert back.loc[0, "PA_QTDAPR"] == "30"
 
 
+def test_parquet_columns_of_every_stored_type_read_as_the_text_a_csv_export_holds(tmp_path):
+    """Each stored type's text form, value by value: floats as Python's repr (what TabWin and pandas write
+    to CSV), whole floats of a code column as integers zero-padded back, missing values missing."""
+    big = 2.0**70  # a whole float past int64
+    stored = pd.DataFrame({
+        "PA_VALAPR": pd.Series([0.0, -0.0, 456.8, 1e16, 1e-5, 123456789012345.6, float("inf"), None, 0.1 + 0.2]),
+        "PA_MUNPCN": pd.Series([120020.0, 12002.0, 1.5, big, None, -0.0, float("inf"), 7.0, 3.0]),
+        "PA_QTDAPR": pd.Series([30, None, -2, 0, 7, 1, 2, 3, 2**62], dtype="Int64"),
+        "PA_IDADE": pd.Series([23, 0, 5, 150, 1, 2, 3, 4, 99], dtype="int16"),
+        "PA_CODUNI": pd.Series(["7334710", None, "0012", "", " x ", "7", "8", "9", "ç"], dtype="str"),
+        "PA_MOTSAI": pd.Series([True, False, None, True, False, True, True, False, True], dtype="boolean"),
+    })
+    path = tmp_path / "PAAC1606.parquet"
+    stored.to_parquet(path)
+    got = ds.read_raw(path)
+    na = None
+    expected = {
+        "PA_VALAPR": ["0.0", "-0.0", "456.8", "1e+16", "1e-05", "123456789012345.6", "inf", na, "0.30000000000000004"],
+        "PA_MUNPCN": ["120020", "012002", "1.5", str(int(big)), na, "000000", "inf", "000007", "000003"],
+        "PA_QTDAPR": ["30", na, "-2", "0", "7", "1", "2", "3", str(2**62)],
+        "PA_IDADE": ["23", "0", "5", "150", "1", "2", "3", "4", "99"],
+        "PA_CODUNI": ["7334710", na, "0012", "", " x ", "7", "8", "9", "ç"],
+        "PA_MOTSAI": ["T", "F", na, "T", "F", "T", "T", "F", "T"],
+    }
+    for col, want in expected.items():
+        assert is_text(got[col]), col
+        assert [None if pd.isna(v) else v for v in got[col]] == want, col
+
+
 # ----------------------------------------------------------------------------- normalised schemas on real rows
 
 

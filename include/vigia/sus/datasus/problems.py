@@ -24,6 +24,11 @@ def _show(s: pd.Series) -> pd.Series:
     return s.astype(object).map(lambda v: "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v))
 
 
+def _month_number(months: pd.Series) -> pd.Series:
+    """year * 12 + month of each month (a date or None), as float: NaN where missing."""
+    return _map_unique(months, lambda d: np.nan if d is None else d.year * 12 + d.month).astype("float64")
+
+
 class _Problems:
     """Row messages built sparsely: text is formatted for flagged rows only."""
 
@@ -87,11 +92,7 @@ def code_problems(df: pd.DataFrame, system: str, max_delay_months: int | None = 
             delay = MAX_DELAY_MONTHS[system] if max_delay_months is None else max_delay_months
             proc = _map_unique(df["mes_processamento"], _as_month)
             both = months.notna() & proc.notna()
-            lag = pd.Series(np.nan, index=df.index)
-            if both.any():
-                lag[both] = [
-                    (b.year * 12 + b.month) - (a.year * 12 + a.month) for a, b in zip(months[both], proc[both])
-                ]
+            lag = _month_number(proc) - _month_number(months)  # NaN unless both are months
             p.flag(
                 both & ((lag < 0) | (lag > delay)),
                 lambda m: "competencia outside the processing window (" + _show(lag[m].astype("Int64"))

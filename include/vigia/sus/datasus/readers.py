@@ -61,25 +61,44 @@ def _read_csv(path: UPath, columns: Iterable[str] | None = None) -> pd.DataFrame
 
 
 def _text(series: pd.Series, width: int | None = None) -> pd.Series:
-    """The text form of a column (what a CSV export would hold), missing stays missing."""
-    if pd.api.types.is_string_dtype(series) or series.dtype == object:
-        out = series.map(lambda v: v if v is None or isinstance(v, str) or pd.isna(v) else str(v))
-        return out.astype(str).where(series.notna())
-    if pd.api.types.is_bool_dtype(series):
+    """The text form of a column (what a CSV export would hold), missing stays missing.
+
+    Text stays as it is; integers as ``str(int(v))``; floats as ``repr(float(v))`` (``0.0``, ``456.8``),
+    or, for a code column (``width``), ``str(int(v))`` when whole (``120020.0`` -> ``120020``); dates
+    as AAAAMMDD. Vectorised: numpy's float-to-text conversion is Python's shortest round-trip ``repr``
+    (the same digits and the same switch to scientific notation), so only mixed object columns and
+    floats too large for int64 go value by value.
+    """
+    if isinstance(series.dtype, pd.StringDtype) or (
+            series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")):
+        out = series  # every value present is text already
+    elif pd.api.types.is_bool_dtype(series):
         out = series.map({True: "T", False: "F"})
     elif pd.api.types.is_integer_dtype(series):
-        out = series.map(lambda v: None if pd.isna(v) else str(int(v)))
-    elif pd.api.types.is_float_dtype(series) and width:  # a code stored as a float: 120020.0 -> "120020"
-        out = series.map(lambda v: None if pd.isna(v) else (str(int(v)) if float(v).is_integer() else repr(float(v))))
-    elif pd.api.types.is_float_dtype(series):  # what a CSV export writes: 0.0, 456.8
-        out = series.map(lambda v: None if pd.isna(v) else repr(float(v)))
+        out = series.astype(str)
+    elif pd.api.types.is_float_dtype(series):
+        out = pd.Series(_float_text(series.to_numpy(dtype="float64", na_value=np.nan), whole_as_int=bool(width)),
+                        index=series.index)
     elif pd.api.types.is_datetime64_any_dtype(series):
         out = series.dt.strftime("%Y%m%d")
     else:
         out = series.map(lambda v: None if v is None or (np.isscalar(v) and pd.isna(v)) else str(v))
-    out = out.astype(str).where(out.notna())
+    out = out.astype(str).where(series.notna() & out.notna())
     if width:
         out = out.where(~out.str.fullmatch(r"\d+", na=False), out.str.zfill(width))
+    return out
+
+
+def _float_text(values: np.ndarray, whole_as_int: bool) -> np.ndarray:
+    """``repr`` of each float (None for NaN); with ``whole_as_int``, ``str(int(v))`` for whole values."""
+    out = np.full(len(values), None, dtype=object)
+    present = ~np.isnan(values)
+    out[present] = values[present].astype(str)
+    if whole_as_int:
+        whole = present & np.isfinite(values) & (values == np.floor(values))
+        fits = whole & (np.abs(values) < 2.0**63)
+        out[fits] = values[fits].astype(np.int64).astype(str)
+        out[whole & ~fits] = [str(int(v)) for v in values[whole & ~fits]]
     return out
 
 
