@@ -83,7 +83,7 @@ def _text(series: pd.Series, width: int | None = None) -> pd.Series:
         out = series.dt.strftime("%Y%m%d")
     else:
         out = series.map(lambda v: None if v is None or (np.isscalar(v) and pd.isna(v)) else str(v))
-    out = out.astype(str).where(series.notna() & out.notna())
+    out = out.astype(str).where(series.notna())
     if width:
         out = out.where(~out.str.fullmatch(r"\d+", na=False), out.str.zfill(width))
     return out
