@@ -93,12 +93,11 @@ def _float_text(values: np.ndarray, whole_as_int: bool) -> np.ndarray:
     """``repr`` of each float (None for NaN); with ``whole_as_int``, ``str(int(v))`` for whole values."""
     out = np.full(len(values), None, dtype=object)
     present = ~np.isnan(values)
-    out[present] = values[present].astype(str)
-    if whole_as_int:
-        whole = present & np.isfinite(values) & (values == np.floor(values))
-        fits = whole & (np.abs(values) < 2.0**63)
-        out[fits] = values[fits].astype(np.int64).astype(str)
-        out[whole & ~fits] = [str(int(v)) for v in values[whole & ~fits]]
+    whole = present & np.isfinite(values) & (values == np.floor(values)) if whole_as_int else np.zeros_like(present)
+    fits = whole & (np.abs(values) < 2.0**63)
+    out[present & ~whole] = values[present & ~whole].astype(str)
+    out[fits] = values[fits].astype(np.int64).astype(str)
+    out[whole & ~fits] = [str(int(v)) for v in values[whole & ~fits]]
     return out
 
 
