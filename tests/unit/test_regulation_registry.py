@@ -86,6 +86,26 @@ def test_untrusted_types_are_refused(tmp_path):
         registry.loads_model(data, "arquivo.skops")
 
 
+def test_functions_are_refused_even_from_trusted_modules():
+    # skops calls what a file names while loading: an allow-list by module prefix ("builtins.", "numpy.")
+    # would let a crafted model.skops run eval or exec on a worker
+    data = registry.dumps_model({"f": eval, "g": np.save})
+    with pytest.raises(registry.RegistryError, match=r"\['builtins.eval', 'numpy.save'\]"):
+        registry.loads_model(data, "arquivo.skops")
+
+
+@pytest.mark.parametrize("oversample", [True, False])
+def test_every_candidate_pipeline_loads(oversample):
+    # TRUSTED_TYPES must cover what every candidate is made of, or a retrained champion could not be loaded
+    from vigia.regulation.models import MODEL_NAMES
+
+    frame = synthetic_frame(300, seed=5)
+    for name in MODEL_NAMES:
+        pipe = build_pipeline(make_model(name), oversample=oversample).fit(frame, frame["autorizado"])
+        loaded = registry.loads_model(registry.dumps_model(pipe), name)
+        np.testing.assert_array_equal(loaded.predict(frame), pipe.predict(frame))
+
+
 def test_object_storage_url(fitted):
     root = "memory://vigia-test-registry/regulation"
     c, md = card("v3")

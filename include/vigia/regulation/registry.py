@@ -16,9 +16,10 @@ Airflow ``ObjectStoragePath`` instead. Only path operations (``/``, ``read_bytes
 ``write_bytes``, ``read_text``, ``write_text``, ``exists``, ``mkdir``) are used, so any
 pathlib-like object works.
 
-Loading is safe: skops refuses every type outside an allow-list of module prefixes
-(``TRUSTED_PREFIXES``: scikit-learn, imbalanced-learn, NumPy, SciPy and this package's
-preprocessing); a file holding anything else raises :class:`RegistryError` naming the types.
+Loading is safe: besides the types skops trusts by default, only the exact types the candidate
+pipelines are made of are trusted (``TRUSTED_TYPES``, listed by name, not by module prefix: a prefix
+such as ``builtins.`` or ``numpy.`` would also admit functions such as ``builtins.eval``, which skops
+calls while loading). A file holding anything else raises :class:`RegistryError` naming the types.
 """
 
 from __future__ import annotations
@@ -41,7 +42,20 @@ DEFAULT_DIR = PROJECT_ROOT / "include" / "models" / "regulation"
 CHAMPION = "champion"
 HISTORY = "promotions.jsonl"
 MODEL_FILE = "model.skops"
-TRUSTED_PREFIXES = ("sklearn.", "imblearn.", "numpy.", "scipy.", "vigia.regulation.", "builtins.")
+# What skops reports as untrusted in the pipelines of every candidate of ``vigia.regulation.models``, with
+# and without oversampling (``tests/unit/test_regulation_registry.py`` checks that this list covers them)
+TRUSTED_TYPES = frozenset({
+    "imblearn.over_sampling._random_over_sampler.RandomOverSampler",
+    "imblearn.pipeline.Pipeline",
+    "numpy.dtype",
+    "sklearn.compose._column_transformer.make_column_selector",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.tree._tree.Tree",
+    "vigia.regulation.gain_ratio.GainRatioSelector",
+    "vigia.regulation.preprocessing.DropUninformative",
+    "vigia.regulation.preprocessing.RegulatoryAttributes",
+})
 
 
 class RegistryError(RuntimeError):
@@ -71,11 +85,11 @@ def dumps_model(model) -> bytes:
 
 
 def loads_model(data: bytes, source: str = "model"):
-    """Load skops bytes, trusting only types from ``TRUSTED_PREFIXES``."""
+    """Load skops bytes, trusting only the types in ``TRUSTED_TYPES`` beyond skops' own defaults."""
     import skops.io as sio
 
     untrusted = sio.get_untrusted_types(data=data)
-    refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+    refused = [t for t in untrusted if t not in TRUSTED_TYPES]
     if refused:
         raise RegistryError(f"{source}: refusing to load untrusted type(s) {refused}")
     return sio.loads(data, trusted=untrusted)
