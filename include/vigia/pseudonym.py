@@ -1,4 +1,4 @@
-"""Pseudonymisation of personal identifiers (beneficiary ids, CNS, CPF) before the warehouse.
+"""Pseudonymisation of personal identifiers (beneficiary ids, CNS, CPF, N_AIH) before the warehouse.
 
 An identifier becomes ``HMAC-SHA256(key, "<kind>:<value>")``, hex, truncated to 24
 characters (96 bits). The hash is keyed, so nobody without the key can rebuild it by

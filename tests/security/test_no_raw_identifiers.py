@@ -32,9 +32,10 @@ from tests.conftest import ROOT
 from vigia.connections import ConnectionSpec
 from vigia.warehouse import open_warehouse
 
-# identifier columns by name: id_beneficiario, cd_beneficiario, beneficiario, cpf, nr_cpf, cns, cns_paciente...
+# identifier columns by name: id_beneficiario, cd_beneficiario, beneficiario, cpf, nr_cpf, cns, cns_paciente,
+# n_aih (the number of one hospital admission)...
 # (not attributes such as tipo_beneficiario)
-PII_COLUMN = re.compile(r"^((id|cd|nr|num|codigo)_)?(beneficiari[oa]|cpf|cns)(_[a-z]+)?$", re.IGNORECASE)
+PII_COLUMN = re.compile(r"^((id|cd|nr|num|codigo|n)_)?(beneficiari[oa]|cpf|cns|aih)(_[a-z]+)?$", re.IGNORECASE)
 NOT_IDS = re.compile(r"^(tipo|categoria|idade|sexo|nome_tipo)_", re.IGNORECASE)
 TOKEN = re.compile(r"[A-Za-z0-9]+")
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
@@ -49,7 +50,8 @@ REG_DAGS = [  # (dag_id, logical date, conf): retraining before decisions, so th
 
 
 def test_identifier_columns_are_found_by_name():
-    ids = ["id_beneficiario", "ID_BENEFICIARIO", "beneficiario", "cpf", "NR_CPF", "cns", "cns_paciente", "cd_beneficiario"]
+    ids = ["id_beneficiario", "ID_BENEFICIARIO", "beneficiario", "cpf", "NR_CPF", "cns", "cns_paciente", "cd_beneficiario",
+           "N_AIH"]
     others = ["tipo_beneficiario", "cnes", "CNES", "id_guia", "PA_CMP", "beneficiarios_ativos", "cpf_autorizador_tipo"]
     assert [c for c in ids if PII_COLUMN.match(c) and not NOT_IDS.match(c)] == ids
     assert [c for c in others if PII_COLUMN.match(c) and not NOT_IDS.match(c)] == []

@@ -77,6 +77,27 @@ def test_bad_rows_within_the_threshold_are_quarantined_counted_and_published(lan
     assert dq.values.tolist() == [["sus_ingest_files", True, n_bad]]
 
 
+def test_quarantined_admission_numbers_are_pseudonymised(landing, tmp_path, warehouse, monkeypatch):
+    # N_AIH identifies one patient's hospital admission: the landing keeps it, the warehouse gets its pseudonym
+    import shutil
+
+    from vigia import pseudonym
+
+    monkeypatch.setenv(pseudonym.KEY_ENV, "chave-de-teste-0123456789")
+    copy = tmp_path / "landing"
+    shutil.copytree(landing, copy)
+    path = copy / "SIH" / f"RDMG{END:%y%m}.parquet"
+    df = pd.read_parquet(path)
+    df.loc[[0, 1], "VAL_TOT"] = -1.0  # two bad rows (negative value), quarantined with their N_AIH
+    df.to_parquet(path, index=False)
+    raw = df.loc[[0, 1], "N_AIH"].tolist()
+    run_until_cube(p.SusRun("r5", END, str(copy), max_bad_share=0.05), warehouse)
+    q = warehouse.query("SELECT row_json FROM dq_quarantine")
+    rows = [json.loads(r) for r in q["row_json"]]
+    assert len(rows) == 2 and not any(n in text for n in raw for text in q["row_json"])
+    assert sorted(r["n_aih"] for r in rows) == sorted(pseudonym.pseudonym(n, "aih") for n in raw)
+
+
 def test_rerun_replaces_the_month_and_scores_are_published_together(landing, warehouse):
     run = p.SusRun("r3", END, str(landing), top_fact_sheets=0)
     first = p.run_in_process(run, warehouse)
@@ -103,6 +124,28 @@ def test_a_municipality_without_population_fails_the_gate_naming_it(landing, tmp
     assert "DQ gate 'sus_ingest' failed: 1 of" in text
     assert "column municipio_sem_populacao: expect_column_values_to_be_null" in text
     assert f"sample bad values: {gone}" in text
+    assert not warehouse.table_exists("sus_production_monthly")
+
+
+def test_a_bad_population_table_fails_the_gate_naming_its_lines(landing, tmp_path, warehouse):
+    # a zero population turned every empirical-Bayes rate of its target x month into NaN, silently on DuckDB
+    import shutil
+
+    copy = tmp_path / "landing"
+    shutil.copytree(landing, copy)
+    pop_path = copy / "IBGE" / "populacao.csv"
+    pop = pd.read_csv(pop_path, dtype={"municipio": str})
+    pop.loc[3, "populacao"] = 0
+    pop.loc[5, "populacao"] = None
+    pop = pd.concat([pop, pop.iloc[[7]]], ignore_index=True)  # a municipality x year twice
+    pop.to_csv(pop_path, index=False)
+    text = ingest_gate_failure(p.SusRun("r6", END, str(copy)), warehouse)
+    assert "DQ gate 'sus_population' failed: 3 of" in text
+    m3, m5, m7 = (pop.at[i, "municipio"] for i in (3, 5, 7))
+    assert f"IBGE/populacao.csv line 5: populacao missing, not an integer or not positive (municipio={m3}," in text
+    assert f"IBGE/populacao.csv line 7: populacao missing, not an integer or not positive (municipio={m5}," in text
+    assert f"IBGE/populacao.csv line 9: municipio x ano repeated (municipio={m7}," in text
+    assert f"IBGE/populacao.csv line {len(pop) + 1}: municipio x ano repeated (municipio={m7}," in text
     assert not warehouse.table_exists("sus_production_monthly")
 
 

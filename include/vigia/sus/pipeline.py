@@ -180,9 +180,24 @@ def _quarantine_sample(run: SusRun, ufs: list[str], limit: int = quality.QUARANT
     return pd.concat(frames, ignore_index=True).head(limit) if frames else pd.DataFrame()
 
 
+def population_problems(population: pd.DataFrame, limit: int = 10) -> list[str]:
+    """The first ``limit`` bad lines of ``IBGE/populacao.csv`` (line 1 is the header), with what is wrong."""
+    problems = datasus.code_problems(population, "IBGE")
+    twice = population.duplicated(["municipio", "ano"], keep=False)
+    problems = problems.where(~twice, problems.where(problems == "", problems + "; ") + "municipio x ano repeated")
+    bad = problems[problems != ""]
+    path = "/".join(datasus.POPULATION_FILE)
+    def show(i):
+        return ", ".join(f"{c}={'' if pd.isna(population.at[i, c]) else population.at[i, c]}"
+                         for c in ("municipio", "ano", "populacao"))
+
+    return [f"{path} line {i + 2}: {problem} ({show(i)})" for i, problem in bad.head(limit).items()] + (
+        [f"{path}: {len(bad)} bad lines in all"] if len(bad) > limit else [])
+
+
 def gate_ingest(run: SusRun, warehouse: Warehouse, ufs: list[str]) -> dict:
-    """Quarantined share per file under the threshold; a sample of the quarantine; codes, money and
-    population coverage on the staged production's summary per municipality.
+    """Quarantined share per file under the threshold; a sample of the quarantine; the IBGE population
+    table; codes, money and population coverage on the staged production's summary per municipality.
 
     The row-level checks ran once, in SQL, during ingestion (``problema``); great-expectations
     checks what they produced: the per-file summaries (with the counts per broken rule), a bounded
@@ -203,6 +218,10 @@ def gate_ingest(run: SusRun, warehouse: Warehouse, ufs: list[str]) -> dict:
         report.raise_for_failure()
 
     population = datasus.read_population(run.landing)
+    report = validate(population, quality.population_suite())
+    report.notes += population_problems(population)
+    record(warehouse, report, run.info("dq_ingest"))
+    report.raise_for_failure()
     population.to_parquet(run.file("population.parquet"), index=False)
     registry = datasus.read_competencia(run.landing, "CNES", run.competencia)
     registry.to_parquet(run.file("registry.parquet"), index=False)
@@ -230,11 +249,25 @@ def gate_cube(run: SusRun, warehouse: Warehouse) -> dict:
     return {"cells": len(cube)}
 
 
+# quarantined columns that identify a person's record: pseudonymised before the warehouse (the landing keeps
+# the raw value). N_AIH is the number of one patient's hospital admission
+IDENTIFIER_COLUMNS = {"n_aih": "aih"}
+_MISSING_TEXT = ("", "None", "nan", "<NA>")  # how a missing value reads once a quarantine file is all text
+
+
 def _quarantine_rows(run: SusRun) -> pd.DataFrame:
+    """The quarantined rows for ``dq_quarantine``: reason and row as JSON, identifiers pseudonymised."""
+    from vigia.pseudonym import pseudonymise
+
     frames = []
     for path in sorted(run.dir.glob("quarantine_*.parquet")):
         bad = pd.read_parquet(path)
         payload = bad.drop(columns=[quarantine.REASON_COLUMN])
+        for column, kind in IDENTIFIER_COLUMNS.items():
+            if column in payload.columns:
+                raw = payload[column].astype("string")
+                present = raw.notna() & ~raw.isin(_MISSING_TEXT)
+                payload[column] = pseudonymise(raw.where(present), kind).astype(object).where(present, None)
         frames.append(pd.DataFrame({
             "run_id": run.run_id, "suite": "sus_ingest", "dq_reason": bad[quarantine.REASON_COLUMN],
             "row_json": [json.dumps(r, ensure_ascii=False) for r in payload.to_dict("records")]}))

@@ -19,6 +19,9 @@ Gates sit between ingestion -> cubes -> scores:
   a population for every municipality of residence (``municipio_sem_populacao``:
   the municipality where the IBGE table has none for the competência's year, else
   null; its failure lists those municipalities).
+* ``sus_population``: on ``IBGE/populacao.csv``: 6-digit municipality, a year, a population
+  that is a positive integer, one row per municipality x year; its failure names the file's lines
+  (a zero or blank population would turn every empirical-Bayes rate of its target and month into NaN).
 * ``sus_cube``: the cube has rows, keys are not null, money is not negative.
 * ``sus_ranking``: ranks are 1..n without gaps, excess is not negative.
 """
@@ -59,6 +62,25 @@ def ingest_suite() -> Suite:
         return out
 
     return Suite("sus_ingest", build, "staged production per municipality: codes, money, population coverage")
+
+
+def population_suite() -> Suite:
+    """On the IBGE population table as read (``datasus.read_population``: municipio, ano, populacao)."""
+    def build():
+        import great_expectations as gx
+
+        e = gx.expectations
+        out = [e.ExpectColumnToExist(column=c) for c in ("municipio", "ano", "populacao")]
+        out += [e.ExpectColumnValuesToNotBeNull(column=c) for c in ("municipio", "ano", "populacao")]
+        out += [
+            e.ExpectTableRowCountToBeBetween(min_value=1),
+            e.ExpectColumnValuesToMatchRegex(column="municipio", regex=r"^\d{6}$"),
+            e.ExpectColumnValuesToBeBetween(column="populacao", min_value=1),
+            e.ExpectCompoundColumnsToBeUnique(column_list=["municipio", "ano"]),
+        ]
+        return out
+
+    return Suite("sus_population", build, "IBGE/populacao.csv: codes, positive population, one row per municipality x year")
 
 
 def quarantine_suite() -> Suite:
