@@ -36,12 +36,24 @@ def test_errors_name_the_file_row_and_field(tmp_path):
 
 
 def test_nested_codes_overlap_unless_ages_are_disjoint(tmp_path):
-    t = targets.load(write(tmp_path, [
+    path = write(tmp_path, [
         ["A", "1", "radiologia", "SIA", "0204", "", "", "ambos"],
         ["B", "1", "mamografia", "SIA", "0204030188", "40", "", "ambos"],
         ["C", "1", "radiologia infantil", "SIH", "0204", "", "11", "ambos"],
         ["D", "1", "mamografia jovem", "SIA", "0204030188", "", "39", "quantidade"],
-    ]))
+    ])
+    t = targets.load(path, allow_overlap=True)
     assert targets.overlaps(t) == ["A (0204) overlaps B (0204030188)", "A (0204) overlaps D (0204030188)"]
     with pytest.raises(targets.TargetError, match="cannot be summed"):
         targets.check_no_overlap(t)
+    with pytest.raises(targets.TargetError) as err:  # what the cubes load: the default refuses the table
+        targets.load(path)
+    assert str(err.value).startswith(f"{path}: targets overlap, so production would be counted twice")
+
+
+def test_nested_codes_within_one_target_overlap(tmp_path):
+    # the cube joins production to each code of a target: 0202 and 020201 would count 020201's production twice
+    path = write(tmp_path, [["A", "1", "diagnóstico", "SIA", "0202;020201", "", "", "ambos"],
+                            ["B", "1", "patologia", "SIA", "0203", "", "", "ambos"]])
+    with pytest.raises(targets.TargetError, match=r"A \(0202\) overlaps A \(020201\)"):
+        targets.load(path)

@@ -14,7 +14,9 @@ warehouse keeps the version each result was computed with). A target is:
 
 The default set is built at forma de organização level, so no two targets
 overlap and excess can be summed across targets (the seed's final
-methodology). :func:`check_no_overlap` enforces that.
+methodology). :func:`load` enforces that (:func:`check_no_overlap`) for any table, the
+default or a team's own: two nested codes, in two targets or in one, would count the same
+production twice.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ class TargetError(ValueError):
     """A target definition that cannot be used; names the file, row and field."""
 
 
-def load(path: Path | str = DEFAULT_PATH) -> pd.DataFrame:
-    """Read and validate the targets table."""
+def load(path: Path | str = DEFAULT_PATH, allow_overlap: bool = False) -> pd.DataFrame:
+    """Read and validate the targets table; overlapping targets raise :class:`TargetError` unless
+    ``allow_overlap`` (for tools that inspect a table, never for the cubes)."""
     path = Path(path)
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in COLUMNS if c not in df.columns]
@@ -71,6 +74,8 @@ def load(path: Path | str = DEFAULT_PATH) -> pd.DataFrame:
     df["versao"] = df["versao"].astype(int)
     for field in ("idade_min", "idade_max"):
         df[field] = pd.to_numeric(df[field].replace("", None)).astype("Int64")
+    if not allow_overlap:
+        check_no_overlap(df, path)
     return df
 
 
@@ -97,12 +102,13 @@ def _ages_overlap(a, b) -> bool:
 
 
 def overlaps(targets: pd.DataFrame) -> list[str]:
-    """Pairs of targets that can count the same production (same system, nested codes, ages overlap)."""
+    """Pairs of codes that can count the same production: same system, nested (or equal) codes, ages
+    overlap; in two targets, or twice in one target (its production would be counted twice)."""
     codes = list(expand_codes(targets).itertuples(index=False))
     found = []
     for i, a in enumerate(codes):
         for b in codes[i + 1:]:
-            if a.alvo == b.alvo or a.sistema != b.sistema:
+            if a.sistema != b.sistema:
                 continue
             nested = a.prefixo.startswith(b.prefixo) or b.prefixo.startswith(a.prefixo)
             if nested and _ages_overlap(a, b):
@@ -110,8 +116,10 @@ def overlaps(targets: pd.DataFrame) -> list[str]:
     return found
 
 
-def check_no_overlap(targets: pd.DataFrame) -> None:
-    """Raise when targets overlap: their excess could not be summed."""
+def check_no_overlap(targets: pd.DataFrame, path: Path | str | None = None) -> None:
+    """Raise when targets overlap: production would be counted twice, and excess could not be summed."""
     found = overlaps(targets)
     if found:
-        raise TargetError("targets overlap, so excess cannot be summed across them:\n  " + "\n  ".join(found))
+        where = f"{path}: " if path else ""
+        raise TargetError(f"{where}targets overlap, so production would be counted twice and excess cannot be "
+                          "summed across targets:\n  " + "\n  ".join(found))
