@@ -108,6 +108,9 @@ def test_rerun_replaces_the_month_and_scores_are_published_together(landing, war
     reasons = warehouse.query("SELECT reason FROM sus_anomaly_scores WHERE score = 'oscilacao_quantidade_m12' "
                               "AND value IS NULL")
     assert len(reasons) > 0 and reasons["reason"].str.startswith("sem histórico").all()
+    # the per-capita rolling sum ran over the one month in the warehouse: kept, marked, out of the percentiles
+    per_capita = warehouse.query("SELECT DISTINCT reason FROM sus_anomaly_scores WHERE score = 'taxa_per_capita_eb'")
+    assert per_capita["reason"].tolist() == ["janela parcial: 1 de 12 meses no armazém; fora do ranking"]
 
 
 def test_a_municipality_without_population_fails_the_gate_naming_it(landing, tmp_path, warehouse):

@@ -532,3 +532,16 @@ def test_jump_excess_is_production_above_three_times_the_median():
     assert out.loc["A", "excesso_quantidade"] == pytest.approx(20.0)
     assert out.loc["A", "excesso_valor"] == pytest.approx(40.0)
     assert out.loc["B", "excesso_quantidade"] == 0.0 and out.loc["B", "excesso_valor"] == 0.0
+
+
+def test_per_capita_window_reason_counts_the_months_in_the_warehouse():
+    from vigia.sus.scoring import per_capita_window_reason
+
+    oct26 = date(2026, 10, 1)
+    full = [date(2025, 10, 1) + pd.DateOffset(months=i) for i in range(13)]  # 2025-10 .. 2026-10
+    assert per_capita_window_reason(oct26, [d.date() for d in full]) is None
+    # 2025-10 is outside the window (2025-11 .. 2026-10): losing it changes nothing; losing 2026-03 does
+    assert per_capita_window_reason(oct26, [d.date() for d in full[1:]]) is None
+    assert per_capita_window_reason(oct26, [d.date() for d in full if d.month != 3]) == \
+        "janela parcial: 11 de 12 meses no armazém; fora do ranking"
+    assert per_capita_window_reason(oct26, [oct26]) == "janela parcial: 1 de 12 meses no armazém; fora do ranking"

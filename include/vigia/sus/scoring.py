@@ -81,6 +81,7 @@ MUN_KEYS = ["competencia", "municipio", "uf", "alvo", "sistema"]
 RATE_COLUMNS = ["municipio", "alvo", "competencia", "taxa_eb", "limiar", "dif", "escore_municipal"]
 PER_CAPITA_SCORE = "taxa_per_capita_eb"
 PER = 100_000  # rates per 100,000 inhabitants
+PER_CAPITA_WINDOW = 12  # months of the per-capita score's rolling sum (the scored month included)
 
 
 @dataclass
@@ -136,7 +137,8 @@ def publish_population(warehouse, population: pd.DataFrame, years: list[int], ru
 
 
 def per_capita_from_warehouse(warehouse, competencia: date, population: pd.DataFrame, k: float = 3.0,
-                              window: int = 12, run_id: str = "score") -> tuple[pd.DataFrame, pd.DataFrame]:
+                              window: int = PER_CAPITA_WINDOW,
+                              run_id: str = "score") -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rates, per_capita) of :class:`ScoreCubes`, computed by ``include/sql/sus/score_per_capita.sql``.
 
     The population of the window's years goes to ``sus_population`` first; a municipality of the
@@ -157,7 +159,7 @@ def per_capita_from_warehouse(warehouse, competencia: date, population: pd.DataF
 
 
 def cubes_from_warehouse(warehouse, competencia: date, population: pd.DataFrame, history_months: int = 12,
-                         window: int = 12, k: float = 3.0, run_id: str = "score") -> ScoreCubes:
+                         window: int = PER_CAPITA_WINDOW, k: float = 3.0, run_id: str = "score") -> ScoreCubes:
     """The aggregates of ``competencia`` and the ``history_months`` before it, computed by the warehouse.
 
     The municipality cube comes in the pandas GROUP BY's order, as sums over it (log-normal cutoffs)
@@ -197,8 +199,8 @@ def with_every_municipality(mun: pd.DataFrame, population: pd.DataFrame) -> pd.D
     return out[keys + ["quantidade", "populacao"]]
 
 
-def cubes_from_frame(cube: pd.DataFrame, competencia: date, population: pd.DataFrame, window: int = 12,
-                     k: float = 3.0) -> ScoreCubes:
+def cubes_from_frame(cube: pd.DataFrame, competencia: date, population: pd.DataFrame,
+                     window: int = PER_CAPITA_WINDOW, k: float = 3.0) -> ScoreCubes:
     """The same aggregates from a finest cube held in pandas (tests; the SQL files do this in the warehouse)."""
     cube = cube[pd.to_datetime(cube["competencia"]).dt.date <= competencia]
     months = pd.to_datetime(cube["competencia"]).dt.date
@@ -256,6 +258,15 @@ def _spike_candidates(regional, est, osc, registry, competencia, covered_months,
     return out.merge(jumped, on=["uf", "alvo"], how="inner").drop(columns="uf")
 
 
+def per_capita_window_reason(competencia: date, covered_months, window: int = PER_CAPITA_WINDOW) -> str | None:
+    """The reason a per-capita score carries when its window (``competencia`` and the ``window`` - 1 months
+    before it) is not all in the warehouse: its rolling sum of dif then runs over fewer months. The value is
+    kept, and, like every score with a reason, it stays out of the ranking's percentiles."""
+    months = {runs.add_months(competencia, -i) for i in range(window)}
+    k = len(months & {pd.Timestamp(m).date() for m in covered_months})
+    return None if k == window else f"janela parcial: {k} de {window} meses no armazém; fora do ranking"
+
+
 def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
                 covered_months: list[date], q: float = 0.99) -> MonthScores:
     """Every score of ``competencia`` from its aggregates.
@@ -279,7 +290,8 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
     vpa_long = vpa.assign(score=SCORE_VALOR_AIH)[["cnes", "alvo", "competencia", "score", "z_robusto", "reason"]]
     vpa_long = vpa_long.rename(columns={"z_robusto": "value"})
 
-    long = pd.concat([osc, c.per_capita.assign(reason=None), vpa_long], ignore_index=True)
+    long = pd.concat([osc, c.per_capita.assign(reason=per_capita_window_reason(competencia, covered_months)),
+                      vpa_long], ignore_index=True)
     # money: per-capita excess (SIA and SIH), the price excess of admissions above the 99% cutoff,
     # and production above 3x the establishment's own 12-month median
     keys = ["cnes", "alvo", "competencia"]
