@@ -172,7 +172,13 @@ def test_on_demand_sheet_scores_from_the_warehouse(reference, warehouse_uri, war
     load_cubes(warehouse, reference["cube"])
     monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", warehouse_uri)
     jump = reference["planted"]["salto_abrupto"]
+    with pytest.raises(SystemExit, match=f"no IBGE population for {END:%Y-%m} in the warehouse"):
+        sus_cli.sheet(jump["cnes"], jump["alvo"], f"{END:%Y-%m}", str(reference["landing"]), tmp_path / "s.html")
+    # what the DAG's score step writes; the command reads it back and writes nothing of its own
+    scoring.publish_population(warehouse, reference["population"], sorted({m.year for m in MONTHS}), "dag_run")
     path = sus_cli.sheet(jump["cnes"], jump["alvo"], f"{END:%Y-%m}", str(reference["landing"]), tmp_path / "s.html")
+    assert warehouse.query("SELECT DISTINCT run_id FROM sus_population")["run_id"].tolist() == ["dag_run"]
+    assert not warehouse.table_exists("sus_provider_ranking")
     page = path.read_text(encoding="utf-8")
     assert f"<title>Folha de fatos — CNES {jump['cnes']} — {jump['alvo']} — " in page
     ranking = reference["result"].ranking

@@ -1,9 +1,10 @@
 """Command line for auditors: ``python -m vigia.sus sheet --cnes C --alvo A --competencia YYYY-MM``.
 
 Renders the fact sheet of any establishment x target x competência on demand,
-scored like the DAG's score step does, from the cubes in the warehouse
-(``AIRFLOW_CONN_WAREHOUSE`` or the embedded default) and the population and
-CNES registry of the landing folder.
+scored like the DAG's score step does, from the cubes and the IBGE population in the
+warehouse (``AIRFLOW_CONN_WAREHOUSE`` or the embedded default; the command writes no
+score and no population there) and the CNES registry of the landing folder
+(``--landing``, by default ``$AIRFLOW_VAR_SUS_LANDING_PATH``, the DAG's ``sus_landing_path``).
 """
 
 from __future__ import annotations
@@ -32,9 +33,13 @@ def sheet(cnes: str, alvo: str, competencia: str, landing: str, out: Path | None
     covered = cubes.ensure_coarse_cubes(wh, start, month)
     if month not in covered:
         raise SystemExit(f"no cube for {competencia} in the warehouse: run sus_anomaly_scoring for it first")
+    population = scoring.warehouse_population(wh, month)
+    if population.empty:
+        raise SystemExit(f"no IBGE population for {competencia} in the warehouse (sus_population): "
+                         "run sus_anomaly_scoring for it first")
     registry = datasus.read_competencia(landing, "CNES", month)
-    result, month_cubes = scoring.score_from_warehouse(wh, month, datasus.read_population(landing), registry,
-                                                       covered, history_months=history_months)
+    result, month_cubes = scoring.score_from_warehouse(wh, month, population, registry, covered,
+                                                       history_months=history_months, publish=False)
     tgt = targets.load()
     cube = scoring.fact_sheet_cube(month_cubes.month, scoring.establishment_series(wh, start, month, [cnes]))
     html = fact_sheets.render(cnes, alvo, month, cube, result, dict(zip(tgt["alvo"], tgt["nome"])), registry,
@@ -50,7 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--cnes", required=True)
     s.add_argument("--alvo", required=True, help="target id, e.g. SIA-020403 (see include/vigia/sus/alvos.csv)")
     s.add_argument("--competencia", required=True, help="YYYY-MM")
-    s.add_argument("--landing", default=os.environ.get("SUS_LANDING_PATH") or default_landing())
+    s.add_argument("--landing", help="the landing folder of the CNES files (default: $AIRFLOW_VAR_SUS_LANDING_PATH, "
+                   "$SUS_LANDING_PATH, else the generated sample)",
+                   default=os.environ.get("AIRFLOW_VAR_SUS_LANDING_PATH") or os.environ.get("SUS_LANDING_PATH")
+                   or default_landing())
     s.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     path = sheet(args.cnes, args.alvo, args.competencia, args.landing, args.out)

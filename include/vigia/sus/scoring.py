@@ -136,15 +136,27 @@ def publish_population(warehouse, population: pd.DataFrame, years: list[int], ru
         for y in sorted(set(years))])
 
 
+def warehouse_population(warehouse, competencia: date, window: int = PER_CAPITA_WINDOW) -> pd.DataFrame:
+    """The population ``sus_population`` holds for the per-capita window of ``competencia`` (what the score
+    step of that month wrote; ``include/sql/sus/population_years.sql``): municipio, ano, populacao."""
+    inicio = runs.add_months(competencia, 1 - window)
+    if not warehouse.table_exists(POPULATION_TABLE):
+        return pd.DataFrame(columns=["municipio", "ano", "populacao"])
+    pop = warehouse.query_file("sus/population_years.sql", {"ano_inicio": inicio.year, "ano_fim": competencia.year})
+    return pop.astype({"municipio": str, "ano": "int64", "populacao": "int64"})
+
+
 def per_capita_from_warehouse(warehouse, competencia: date, population: pd.DataFrame, k: float = 3.0,
                               window: int = PER_CAPITA_WINDOW,
                               run_id: str = "score") -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rates, per_capita) of :class:`ScoreCubes`, computed by ``include/sql/sus/score_per_capita.sql``.
 
-    The population of the window's years goes to ``sus_population`` first; a municipality of the
-    window without one raises, naming it (as :func:`population_for` does in pandas)."""
+    The population of the window's years goes to ``sus_population`` first (``population=None``: the
+    one already there is used, nothing is written); a municipality of the window without one raises,
+    naming it (as :func:`population_for` does in pandas)."""
     inicio = runs.add_months(competencia, 1 - window)
-    publish_population(warehouse, population, [inicio.year, competencia.year], run_id)
+    if population is not None:
+        publish_population(warehouse, population, [inicio.year, competencia.year], run_id)
     params = {"inicio": inicio, "fim": competencia}
     gaps = warehouse.query_file("sus/score_population_gaps.sql", params)
     if len(gaps):
@@ -159,7 +171,8 @@ def per_capita_from_warehouse(warehouse, competencia: date, population: pd.DataF
 
 
 def cubes_from_warehouse(warehouse, competencia: date, population: pd.DataFrame, history_months: int = 12,
-                         window: int = PER_CAPITA_WINDOW, k: float = 3.0, run_id: str = "score") -> ScoreCubes:
+                         window: int = PER_CAPITA_WINDOW, k: float = 3.0, run_id: str = "score",
+                         publish: bool = True) -> ScoreCubes:
     """The aggregates of ``competencia`` and the ``history_months`` before it, computed by the warehouse.
 
     The municipality cube comes in the pandas GROUP BY's order, as sums over it (log-normal cutoffs)
@@ -167,7 +180,8 @@ def cubes_from_warehouse(warehouse, competencia: date, population: pd.DataFrame,
     sort their rows. Of the earlier months' establishment cube only the window of the scored month's
     pairs comes, as integers (``score_establishment_window.sql``). The per-capita chain runs in SQL
     (:func:`per_capita_from_warehouse`); its sums differ from the pandas ones by the order of
-    floating-point additions alone (~1e-16 relative; the tests compare at 1e-9).
+    floating-point additions alone (~1e-16 relative; the tests compare at 1e-9). ``publish=False``:
+    ``population`` is not written to ``sus_population`` (it must be what is there: :func:`warehouse_population`).
     """
     inicio = runs.add_months(competencia, -history_months)
     est = warehouse.query_file("sus/score_establishment_month.sql", {"fim": competencia})
@@ -177,7 +191,8 @@ def cubes_from_warehouse(warehouse, competencia: date, population: pd.DataFrame,
     mun["n_aih"] = mun["n_aih"].astype("int64")
     regional = _dates(warehouse.query_file("sus/score_regional_cube.sql", {"inicio": inicio, "fim": competencia}))
     month = _dates(warehouse.query_file("sus/cube_history.sql", {"inicio": competencia, "fim": competencia}))
-    rates, per_capita = per_capita_from_warehouse(warehouse, competencia, population, k, window, run_id)
+    rates, per_capita = per_capita_from_warehouse(warehouse, competencia, population if publish else None, k,
+                                                  window, run_id)
     return ScoreCubes(month, _dates(est), past, _dates(_sorted(mun, MUN_KEYS)), regional, rates, per_capita)
 
 
@@ -321,15 +336,18 @@ def score_month(cube: pd.DataFrame, competencia: date, population: pd.DataFrame,
 
 def score_from_warehouse(warehouse, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
                          covered_months: list[date], history_months: int = 12,
-                         k: float = 3.0, q: float = 0.99, run_id: str = "score") -> tuple[MonthScores, ScoreCubes]:
+                         k: float = 3.0, q: float = 0.99, run_id: str = "score",
+                         publish: bool = True) -> tuple[MonthScores, ScoreCubes]:
     """The DAG's scoring: :func:`cubes_from_warehouse` then :func:`score_cubes`; also returns the cubes.
 
-    Writes the window's years of ``population`` to ``sus_population`` (``run_id``) on the way. The
+    Writes the window's years of ``population`` to ``sus_population`` (``run_id``) on the way, unless
+    ``publish`` is False (the on-demand fact sheet: it scores with what is there). The
     warehouse calls share one connection (:meth:`~vigia.warehouse.Warehouse.session`: ~16 connects
     saved, ~0.6 s at national shape); it is closed before the pandas scoring, which needs none, so a
     DuckDB warehouse's write lock is not held through it."""
     with warehouse.session():
-        c = cubes_from_warehouse(warehouse, competencia, population, history_months, k=k, run_id=run_id)
+        c = cubes_from_warehouse(warehouse, competencia, population, history_months, k=k, run_id=run_id,
+                                 publish=publish)
     return score_cubes(c, competencia, population, registry, covered_months, q=q), c
 
 
