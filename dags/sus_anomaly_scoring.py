@@ -148,7 +148,7 @@ def sus_anomaly_scoring():
         return pipeline.missing_history(_run(), warehouse())
 
     @task(map_index_template="{{ competencia }}", max_active_tis_per_dag=2,
-          outlets=[warehouse_asset(t) for t in CUBES])
+          outlets=[*(warehouse_asset(t) for t in CUBES), warehouse_asset("dq_quarantine"), DQ_RESULTS])
     def build_history_cube(month: str) -> dict:
         from vigia.sus import pipeline
 
@@ -156,7 +156,9 @@ def sus_anomaly_scoring():
         with fail_fast():
             return pipeline.build_history_cube(_run(), warehouse(), month)
 
-    @task(trigger_rule="none_failed", outlets=[warehouse_asset("sus_population")])
+    # the coarse cubes too: the step derives those of an earlier month that lack them (cubes.ensure_coarse_cubes)
+    @task(trigger_rule="none_failed", outlets=[warehouse_asset("sus_population"),
+                                               *(warehouse_asset(t) for t in CUBES[1:])])
     def score(_published: dict, _history) -> dict:
         from vigia.sus import pipeline
 

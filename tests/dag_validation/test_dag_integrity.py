@@ -90,8 +90,8 @@ def test_sus_dag_shape(dagbag):
         "sus_excess_concentration"}
     cubes = ["sus_production_monthly", "sus_production_by_establishment", "sus_production_by_municipality"]
     assert [o.name for o in dag.get_task("publish_cube").outlets] == [*cubes, "dq_quarantine"]
-    assert [o.name for o in dag.get_task("build_history_cube").outlets] == cubes
-    assert [o.name for o in dag.get_task("score").outlets] == ["sus_population"]
+    assert [o.name for o in dag.get_task("build_history_cube").outlets] == [*cubes, "dq_quarantine", "dq_results"]
+    assert [o.name for o in dag.get_task("score").outlets] == ["sus_population", *cubes[1:]]
     assert set(dag.params) == {"competencia", "landing", "max_bad_share", "build_missing_history", "top_fact_sheets"}
 
 
