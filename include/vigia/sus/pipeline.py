@@ -187,6 +187,7 @@ def population_problems(population: pd.DataFrame, limit: int = 10) -> list[str]:
     problems = problems.where(~twice, problems.where(problems == "", problems + "; ") + "municipio x ano repeated")
     bad = problems[problems != ""]
     path = "/".join(datasus.POPULATION_FILE)
+
     def show(i):
         return ", ".join(f"{c}={'' if pd.isna(population.at[i, c]) else population.at[i, c]}"
                          for c in ("municipio", "ano", "populacao"))

@@ -80,7 +80,8 @@ def population_suite() -> Suite:
         ]
         return out
 
-    return Suite("sus_population", build, "IBGE/populacao.csv: codes, positive population, one row per municipality x year")
+    return Suite("sus_population", build,
+                 "IBGE/populacao.csv: codes, positive population, one row per municipality x year")
 
 
 def quarantine_suite() -> Suite:
