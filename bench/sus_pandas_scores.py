@@ -221,7 +221,9 @@ def score_month_pandas(cube: pd.DataFrame, competencia: date, population: pd.Dat
     exc_shares = share_excess(cube[cube["competencia"] == t], excess)
     vpa = value_per_admission(est_now[est_now["sistema"] == "SIH"], q)
 
-    long = pd.concat([osc, eb.assign(competencia=competencia, reason=None),
+    n_win = sum(t - pd.DateOffset(months=i) in covered for i in range(12))  # the per-capita sum's months
+    eb_reason = None if n_win == 12 else f"janela parcial: {n_win} de 12 meses no armazém; fora do ranking"
+    long = pd.concat([osc, eb.assign(competencia=competencia, reason=eb_reason),
                       vpa.rename(columns={"z_robusto": "value"}).assign(score=scoring.SCORE_VALOR_AIH,
                                                                        competencia=competencia)],
                      ignore_index=True)[["cnes", "alvo", "competencia", "score", "value", "reason"]]

@@ -67,13 +67,15 @@ def test_the_compared_month_exercises_every_branch(both):
 
 
 def test_a_month_missing_from_the_history_gives_the_same_scores(reference):
-    """'sem histórico' branch: the 12-month window lacks a covered month, the 6-month one does not."""
+    """'sem histórico' and 'janela parcial' branches: the 12-month windows lack a covered month, the 6-month
+    one does not."""
     from vigia.sus import scoring
 
     covered = [m for m in MONTHS if m != MONTHS[2]]
     args = (reference["cube"], END, reference["population"], reference["registry"], covered)
     want, got = scoring.score_month(*args), score_month_pandas(*args)
     assert want.scores["reason"].str.startswith("sem histórico: 11 de 12").sum() > 0
+    assert (want.scores["reason"] == "janela parcial: 11 de 12 meses no armazém; fora do ranking").sum() > 0
     for name in ("scores", "ranking", "excess_by_target"):
         keys = KEYS[name]
         assert_same(getattr(want, name).sort_values(keys, kind="stable").reset_index(drop=True),
