@@ -24,12 +24,15 @@ after it. Mining targets: `include/vigia/sus/alvos.csv` (versioned).
 the warehouse; a backfill over earlier months builds them. With the Param
 `build_missing_history`, the run builds the missing ones itself
 (`build_history_cube`, mapped, one task per month). Scores that still lack
-history carry a reason instead of a value.
+history carry a reason instead of a value. With `refresh_late_records` (on by
+default) it also rebuilds the cubes of the 3 earlier competências when files
+that can hold their late records have landed since they were built
+(`sus_cube_files` records each cube's files).
 
 **Outputs** (connection `warehouse`; partition = competência, replaced in one
 transaction on rerun): the cubes `sus_production_monthly` (establishment x
 municipality x target), `sus_production_by_establishment` and
-`sus_production_by_municipality` (its sums), then `sus_anomaly_scores`,
+`sus_production_by_municipality` (its sums), with `sus_cube_files`, then `sus_anomaly_scores`,
 `sus_municipal_excess`, `sus_provider_ranking`, `sus_benign_flags`,
 `sus_excess_concentration`; fact sheets in `data/reports/sus/<YYYY-MM>/`.
 `score` also writes the IBGE population of its window's years to `sus_population`
@@ -49,6 +52,7 @@ CUBES = ["sus_production_monthly", "sus_production_by_establishment", "sus_produ
 SCORES = ["sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
           "sus_excess_concentration"]
 DQ_RESULTS = warehouse_asset("dq_results")
+CUBE_FILES = warehouse_asset("sus_cube_files")  # the landing files of each cube, published with it
 
 
 def _run():
@@ -93,6 +97,11 @@ def _run():
             False, type="boolean", title="Build missing history",
             description="Build the cubes of earlier competências missing from the warehouse (up to 12) from the "
                         "landing files in this run, instead of leaving their scores without history."),
+        "refresh_late_records": Param(
+            True, type="boolean", title="Take in late records",
+            description="Rebuild the cubes of the 3 earlier competências when SIA/SIH files that can hold their "
+                        "late records have landed since those cubes were built (SIA accepts records up to 3 "
+                        "months late)."),
         "top_fact_sheets": Param(20, type="integer", minimum=0, maximum=500, title="Fact sheets",
                                  description="How many establishments at the top of the ranking get a fact sheet."),
     },
@@ -133,7 +142,7 @@ def sus_anomaly_scoring():
         with fail_fast():
             return pipeline.gate_cube(_run(), warehouse())
 
-    @task(outlets=[*(warehouse_asset(t) for t in CUBES), warehouse_asset("dq_quarantine")])
+    @task(outlets=[*(warehouse_asset(t) for t in CUBES), CUBE_FILES, warehouse_asset("dq_quarantine")])
     def publish_cube(_checked: dict) -> dict:
         from vigia.sus import pipeline
 
@@ -143,12 +152,12 @@ def sus_anomaly_scoring():
     def find_missing_history(_published: dict) -> list[str]:
         from vigia.sus import pipeline
 
-        if not get_current_context()["params"]["build_missing_history"]:
-            return []
-        return pipeline.missing_history(_run(), warehouse())
+        params = get_current_context()["params"]
+        return pipeline.history_to_build(_run(), warehouse(), missing=params["build_missing_history"],
+                                         late=params["refresh_late_records"])
 
     @task(map_index_template="{{ competencia }}", max_active_tis_per_dag=2,
-          outlets=[*(warehouse_asset(t) for t in CUBES), warehouse_asset("dq_quarantine"), DQ_RESULTS])
+          outlets=[*(warehouse_asset(t) for t in CUBES), CUBE_FILES, warehouse_asset("dq_quarantine"), DQ_RESULTS])
     def build_history_cube(month: str) -> dict:
         from vigia.sus import pipeline
 

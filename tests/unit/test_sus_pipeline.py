@@ -262,3 +262,44 @@ def test_publish_scores_merges_the_results_of_every_part(landing, tmp_path):
     for nothing in ([], None):                                           # an empty (skipped) map: no results
         p.publish_scores(run, wh, nothing)
         assert wh.query(sheets).empty
+
+
+def test_a_cube_built_before_its_late_records_landed_is_rebuilt_with_them(landing, tmp_path, warehouse):
+    # SIA accepts records up to 3 months late: the run of END finds, in END's files, records of the month
+    # before, whose cube the previous month's run built without them
+    import shutil
+
+    from vigia import runs
+
+    prev = runs.add_months(END, -1)
+    copy = tmp_path / "landing"
+    shutil.copytree(landing, copy)
+    held = tmp_path / "held"
+    for system in ("SIA", "SIH"):  # the landing on the 10th of END: no file processed in END yet
+        (held / system).mkdir(parents=True)
+        for f in (copy / system).glob(f"*{END:%y%m}*"):
+            shutil.move(f, held / system / f.name)
+    run_until_cube(p.SusRun("r7", prev, str(copy)), warehouse)
+    first = warehouse.query("SELECT SUM(quantidade) AS q FROM sus_production_monthly")["q"].item()
+    built = warehouse.query("SELECT arquivo FROM sus_cube_files")["arquivo"]
+    assert len(built) > 0 and not built.str.contains(f"{END:%y%m}").any()
+
+    for system in ("SIA", "SIH"):  # END's files land
+        for f in (held / system).iterdir():
+            shutil.move(f, copy / system / f.name)
+    run = p.SusRun("r8", END, str(copy))
+    assert p.months_with_late_files(run, warehouse) == [f"{prev:%Y-%m}"]
+    assert p.history_to_build(run, warehouse, missing=False, late=False) == []
+    assert p.history_to_build(run, warehouse, missing=False, late=True) == [f"{prev:%Y-%m}"]
+    p.build_history_cube(run, warehouse, f"{prev:%Y-%m}")
+
+    whole = p.SusRun("r9", prev, str(copy))  # the cube of prev from every file, not published
+    ufs = p.list_ufs(whole)
+    for uf in ufs:
+        p.ingest_uf(whole, uf)
+    p.build_cube(whole, ufs)
+    want = pd.read_parquet(whole.file("cube.parquet"))["quantidade"].sum()
+    got = warehouse.query("SELECT SUM(quantidade) AS q FROM sus_production_monthly")["q"].item()
+    assert got == pytest.approx(want) and got > first  # the late records are in
+    assert warehouse.query("SELECT arquivo FROM sus_cube_files")["arquivo"].str.contains(f"{END:%y%m}").any()
+    assert p.months_with_late_files(run, warehouse) == []  # nothing new since

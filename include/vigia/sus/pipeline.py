@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 DAG_ID = "sus_anomaly_scoring"
 CUBE_TABLE = cubes.CUBE_TABLE
 COARSE_TABLES = cubes.COARSE_TABLES  # published with the finest cube, in the same transaction
+CUBE_FILES_TABLE = "sus_cube_files"  # the landing files each cube was built from, published with it
 SCORE_TABLES = ["sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
                 "sus_excess_concentration"]
 SYSTEMS = ("SIA", "SIH")
@@ -84,10 +85,23 @@ def ingest_uf(run: SusRun, uf: str) -> dict:
     pandas readers of ``datasus``. Both give the same rows and the same problem texts (tested).
     """
     files = ingest_sql.select_landing_files(run.landing, run.competencia, ufs=[uf])
+    _record_selected_files(run, uf, files)
     local_parquet = all(isinstance(f, Path) and f.suffix.lower() == ".parquet" for fs in files.values() for f in fs)
     if local_parquet:
         return _ingest_uf_sql(run, uf, files)
     return _ingest_uf_pandas(run, uf)
+
+
+def _file_names(files: dict) -> pd.DataFrame:
+    """sistema, arquivo of ``select_landing_files``' result (paths or object-storage paths)."""
+    rows = [(system, Path(str(f)).name) for system, fs in files.items() for f in fs]
+    return pd.DataFrame(rows, columns=["sistema", "arquivo"]).sort_values(["sistema", "arquivo"], ignore_index=True)
+
+
+def _record_selected_files(run: SusRun, uf: str, files: dict) -> None:
+    """The landing files chosen for the competência (``selected_<uf>.parquet``), published with the cube
+    (``sus_cube_files``): a later run tells from them whether files with late records landed since."""
+    _file_names(files).to_parquet(run.file(f"selected_{uf}.parquet"), index=False)
 
 
 def _ingest_uf_sql(run: SusRun, uf: str, files: dict) -> dict:
@@ -277,14 +291,18 @@ def _quarantine_rows(run: SusRun) -> pd.DataFrame:
 
 
 def publish_cube(run: SusRun, warehouse: Warehouse) -> dict:
-    """Replace the competência's cubes (the finest and the coarser ones) and its quarantine in one transaction."""
+    """Replace the competência's cubes (the finest and the coarser ones), the landing files they were built
+    from (``sus_cube_files``) and its quarantine in one transaction."""
     part = {"competencia": run.competencia}
     cube = pd.read_parquet(run.file("cube.parquet")).assign(run_id=run.run_id)
     coarse = [PartitionWrite(table, part, pd.read_parquet(run.file(f"cube_{name}.parquet"))
                              .drop(columns="competencia").assign(run_id=run.run_id))
               for name, table in COARSE_TABLES.items()]
+    selected = [pd.read_parquet(f) for f in sorted(run.dir.glob("selected_*.parquet"))]
+    files = pd.concat(selected, ignore_index=True) if selected else pd.DataFrame(columns=["sistema", "arquivo"])
     return warehouse.replace_partitions([
         PartitionWrite(CUBE_TABLE, part, cube), *coarse,
+        PartitionWrite(CUBE_FILES_TABLE, part, files.assign(run_id=run.run_id)),
         PartitionWrite("dq_quarantine", {"dag_id": run.dag_id, "partition_key": run.partition_key},
                        _quarantine_rows(run)),
     ])
@@ -300,6 +318,43 @@ def missing_history(run: SusRun, warehouse: Warehouse) -> list[str]:
         got = warehouse.query_file("sus/cube_months.sql", {"inicio": start, "fim": run.competencia})
         have = {pd.Timestamp(m).date() for m in got["competencia"]}
     return [f"{m:%Y-%m}" for m in window if m not in have]
+
+
+def months_with_late_files(run: SusRun, warehouse: Warehouse) -> list[str]:
+    """Earlier competências (YYYY-MM, within the processing window: 3 months for SIA) whose cube was built
+    before files that can hold them landed: SIA accepts records up to 3 months late, in later months'
+    files, so the cube a scheduled run built last month lacks them. Rebuilding such a month
+    (:func:`build_history_cube`) replaces its cube with one that has them.
+
+    A cube with no record of its files (``sus_cube_files``: cubes published before the table existed,
+    or written by other tools) is left alone: its files are not known."""
+    if not warehouse.table_exists(CUBE_FILES_TABLE):
+        return []
+    window = max(datasus.MAX_DELAY_MONTHS.values())
+    inicio, fim = runs.add_months(run.competencia, -window), runs.add_months(run.competencia, -1)
+    recorded = warehouse.query_file("sus/cube_files.sql", {"inicio": inicio, "fim": fim})
+    if recorded.empty:
+        return []
+    recorded["competencia"] = [pd.Timestamp(m).date() for m in recorded["competencia"]]
+    stale = []
+    for month, built in recorded.groupby("competencia", sort=True):
+        now = _file_names(ingest_sql.select_landing_files(run.landing, month))
+        new = set(zip(now["sistema"], now["arquivo"])) - set(zip(built["sistema"], built["arquivo"]))
+        if new:
+            log.info("competência %s: %d file(s) landed since its cube was built (%s): rebuilding it",
+                     f"{month:%Y-%m}", len(new), ", ".join(sorted(a for _, a in new)[:5]))
+            stale.append(f"{month:%Y-%m}")
+    return stale
+
+
+def history_to_build(run: SusRun, warehouse: Warehouse, missing: bool, late: bool) -> list[str]:
+    """The earlier competências (YYYY-MM) the run rebuilds before scoring: those with no cube
+    (:func:`missing_history`, when ``missing``) and those whose files with late records landed after
+    their cube was built (:func:`months_with_late_files`, when ``late``)."""
+    months = set(missing_history(run, warehouse)) if missing else set()
+    if late:
+        months |= set(months_with_late_files(run, warehouse))
+    return sorted(months)
 
 
 def build_history_cube(run: SusRun, warehouse: Warehouse, month: str) -> dict:
