@@ -36,9 +36,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, Param, Variable, dag, get_current_context, task
-from airflow.timetables.assets import AssetOrTimeSchedule
-from airflow.timetables.trigger import CronTriggerTimetable
+from airflow.sdk import (Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, Variable, dag, get_current_context,
+                         task)
 
 from common.vigia_airflow import (connection_spec, fail_fast, logical_moment, use_pseudonym_key, warehouse,
                                   warehouse_asset)

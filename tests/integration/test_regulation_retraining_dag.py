@@ -104,7 +104,7 @@ def test_dag_policy_params_schedule_and_shape(dag):
     assert dag.params["models"] == ["decision_tree", "naive_bayes", "mlp", "gradient_boosting"]
     timetable = dag.timetable
     assert type(timetable).__name__ == "AssetOrTimeSchedule"
-    assert timetable.timetable.summary == "0 5 1 * *"
+    assert timetable.timetable.expression == "0 5 1 * *"
     assert [a.name for a in timetable.asset_condition.objects] == ["regulation_source.guias"]
     order = ["extract_features", "dq_gates", "train_candidate", "decide_promotion", "register", "publish",
              "export_tree"]
