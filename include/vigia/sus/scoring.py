@@ -147,15 +147,15 @@ def warehouse_population(warehouse, competencia: date, window: int = PER_CAPITA_
 
 
 def per_capita_from_warehouse(warehouse, competencia: date, population: pd.DataFrame, k: float = 3.0,
-                              window: int = PER_CAPITA_WINDOW,
-                              run_id: str = "score") -> tuple[pd.DataFrame, pd.DataFrame]:
+                              window: int = PER_CAPITA_WINDOW, run_id: str = "score",
+                              publish: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rates, per_capita) of :class:`ScoreCubes`, computed by ``include/sql/sus/score_per_capita.sql``.
 
-    The population of the window's years goes to ``sus_population`` first (``population=None``: the
+    The population of the window's years goes to ``sus_population`` first (``publish=False``: the
     one already there is used, nothing is written); a municipality of the window without one raises,
     naming it (as :func:`population_for` does in pandas)."""
     inicio = runs.add_months(competencia, 1 - window)
-    if population is not None:
+    if publish:
         publish_population(warehouse, population, [inicio.year, competencia.year], run_id)
     params = {"inicio": inicio, "fim": competencia}
     gaps = warehouse.query_file("sus/score_population_gaps.sql", params)
@@ -191,8 +191,7 @@ def cubes_from_warehouse(warehouse, competencia: date, population: pd.DataFrame,
     mun["n_aih"] = mun["n_aih"].astype("int64")
     regional = _dates(warehouse.query_file("sus/score_regional_cube.sql", {"inicio": inicio, "fim": competencia}))
     month = _dates(warehouse.query_file("sus/cube_history.sql", {"inicio": competencia, "fim": competencia}))
-    rates, per_capita = per_capita_from_warehouse(warehouse, competencia, population if publish else None, k,
-                                                  window, run_id)
+    rates, per_capita = per_capita_from_warehouse(warehouse, competencia, population, k, window, run_id, publish)
     return ScoreCubes(month, _dates(est), past, _dates(_sorted(mun, MUN_KEYS)), regional, rates, per_capita)
 
 
