@@ -221,11 +221,20 @@ def test_history_matches_a_brute_force_count_over_all_pairs(generated):
     assert df["exames_ano"].sum() > 10_000 and df["guias_mes"].sum() > 100  # the counts are not all 0
 
 
-def test_fast_pseudonymisation_equals_vigia_pseudonym():
+def test_column_pseudonyms_are_the_keyed_hmac_of_each_value(monkeypatch):
+    import hashlib
+    import hmac
+
     from vigia.regulation.features import pseudonymise_ids
 
+    monkeypatch.setenv(pseudonym.KEY_ENV, "k" * 32)
     ids = pd.Series(["B1", "B2", None, "B1", "ç-3"], name="id_beneficiario", index=[5, 6, 7, 8, 9])
-    expected = pseudonym.pseudonymise(ids.astype("string"), "beneficiario")
     got = pseudonymise_ids(ids)
-    pd.testing.assert_series_equal(got, expected)
-    assert got.iloc[0] == got.iloc[3] != got.iloc[1] and pd.isna(got.iloc[2])
+    by_hand = hmac.new(b"k" * 32, "beneficiario:ç-3".encode(), hashlib.sha256).hexdigest()[:24]
+    assert got.loc[9] == by_hand == pseudonym.pseudonym("ç-3", "beneficiario")
+    assert list(got.index) == [5, 6, 7, 8, 9] and got.name == "id_beneficiario" and str(got.dtype) == "string"
+    assert got.loc[5] == got.loc[8] == pseudonym.pseudonym("B1", "beneficiario") != got.loc[6]
+    assert pd.isna(got.loc[7])
+    # numbers hash as their text (N_AIH, CNS); NaN stays missing
+    nums = pseudonym.pseudonymise(pd.Series([3524100123456, float("nan")], dtype=object), "aih")
+    assert nums.iloc[0] == pseudonym.pseudonym(3524100123456, "aih") and pd.isna(nums.iloc[1])
