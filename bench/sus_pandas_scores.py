@@ -192,8 +192,10 @@ def spike_candidates(mun: pd.DataFrame, est: pd.DataFrame, osc: pd.DataFrame, re
 
 
 def score_month_pandas(cube: pd.DataFrame, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
-                       covered_months: list[date], k: float = 3.0, q: float = 0.99) -> scoring.MonthScores:
-    """Every score of ``competencia``: the tables of ``scoring.score_month``, written in plain pandas."""
+                       covered_months: list[date], k: float = 3.0, q: float = 0.99,
+                       measures: dict | None = None) -> scoring.MonthScores:
+    """Every score of ``competencia``: the tables of ``scoring.score_month``, written in plain pandas.
+    ``measures`` (alvo -> medida): a target's oscillation scores of its measure only."""
     t = pd.Timestamp(competencia)
     covered = set(pd.to_datetime(pd.Series(list(covered_months), dtype=object)))
     cube = cube.assign(competencia=pd.to_datetime(cube["competencia"]))
@@ -223,7 +225,11 @@ def score_month_pandas(cube: pd.DataFrame, competencia: date, population: pd.Dat
 
     n_win = sum(t - pd.DateOffset(months=i) in covered for i in range(12))  # the per-capita sum's months
     eb_reason = None if n_win == 12 else f"janela parcial: {n_win} de 12 meses no armazém; fora do ranking"
-    long = pd.concat([osc, eb.assign(competencia=competencia, reason=eb_reason),
+    osc_long = osc
+    if measures:
+        medida = osc["alvo"].map(measures).fillna("ambos")
+        osc_long = osc[(medida == "ambos") | (medida == osc["score"].str.split("_").str[1])]
+    long = pd.concat([osc_long, eb.assign(competencia=competencia, reason=eb_reason),
                       vpa.rename(columns={"z_robusto": "value"}).assign(score=scoring.SCORE_VALOR_AIH,
                                                                        competencia=competencia)],
                      ignore_index=True)[["cnes", "alvo", "competencia", "score", "value", "reason"]]

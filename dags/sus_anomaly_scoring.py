@@ -32,7 +32,9 @@ that can hold their late records have landed since they were built
 **Outputs** (connection `warehouse`; partition = competência, replaced in one
 transaction on rerun): the cubes `sus_production_monthly` (establishment x
 municipality x target), `sus_production_by_establishment` and
-`sus_production_by_municipality` (its sums), with `sus_cube_files`, then `sus_anomaly_scores`,
+`sus_production_by_municipality` (its sums), with `sus_cube_files` and `sus_cube_uf_coverage` (the
+UFs whose files of the month landed: a UF that has not landed is left out of the per-capita rates,
+not counted as zero production), then `sus_anomaly_scores`,
 `sus_municipal_excess`, `sus_provider_ranking`, `sus_benign_flags`,
 `sus_excess_concentration`; fact sheets in `data/reports/sus/<YYYY-MM>/`.
 `score` also writes the IBGE population of its window's years to `sus_population`
@@ -52,7 +54,8 @@ CUBES = ["sus_production_monthly", "sus_production_by_establishment", "sus_produ
 SCORES = ["sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
           "sus_excess_concentration"]
 DQ_RESULTS = warehouse_asset("dq_results")
-CUBE_FILES = warehouse_asset("sus_cube_files")  # the landing files of each cube, published with it
+# the landing files of each cube and the UFs it covers, published with it
+CUBE_FILES = [warehouse_asset("sus_cube_files"), warehouse_asset("sus_cube_uf_coverage")]
 
 
 def _run():
@@ -142,7 +145,7 @@ def sus_anomaly_scoring():
         with fail_fast():
             return pipeline.gate_cube(_run(), warehouse())
 
-    @task(outlets=[*(warehouse_asset(t) for t in CUBES), CUBE_FILES, warehouse_asset("dq_quarantine")])
+    @task(outlets=[*(warehouse_asset(t) for t in CUBES), *CUBE_FILES, warehouse_asset("dq_quarantine")])
     def publish_cube(_checked: dict) -> dict:
         from vigia.sus import pipeline
 
@@ -157,7 +160,7 @@ def sus_anomaly_scoring():
                                          late=params["refresh_late_records"])
 
     @task(map_index_template="{{ competencia }}", max_active_tis_per_dag=2,
-          outlets=[*(warehouse_asset(t) for t in CUBES), CUBE_FILES, warehouse_asset("dq_quarantine"), DQ_RESULTS])
+          outlets=[*(warehouse_asset(t) for t in CUBES), *CUBE_FILES, warehouse_asset("dq_quarantine"), DQ_RESULTS])
     def build_history_cube(month: str) -> dict:
         from vigia.sus import pipeline
 

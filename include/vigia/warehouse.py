@@ -111,6 +111,12 @@ class Warehouse:
         con.execute(sqlfiles.load(f"warehouse/{_ident(table)}.sql"))
         return self.columns(con, table)
 
+    def ensure_tables(self, tables: list[str]) -> None:
+        """Create each of ``tables`` from its DDL file if it does not exist yet (tables a query reads)."""
+        with self._connection() as con:
+            for table in tables:
+                self.ensure_table(con, table)
+
     def columns(self, con, table: str) -> list[str]:
         rows = self._fetch(con, sqlfiles.load("warehouse/_columns.sql"), {"table_name": table})
         return [r[0] for r in rows]

@@ -89,9 +89,9 @@ def test_sus_dag_shape(dagbag):
         "sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
         "sus_excess_concentration"}
     cubes = ["sus_production_monthly", "sus_production_by_establishment", "sus_production_by_municipality"]
-    assert [o.name for o in dag.get_task("publish_cube").outlets] == [*cubes, "sus_cube_files", "dq_quarantine"]
+    assert [o.name for o in dag.get_task("publish_cube").outlets] == [*cubes, "sus_cube_files", "sus_cube_uf_coverage", "dq_quarantine"]
     assert [o.name for o in dag.get_task("build_history_cube").outlets] == [
-        *cubes, "sus_cube_files", "dq_quarantine", "dq_results"]
+        *cubes, "sus_cube_files", "sus_cube_uf_coverage", "dq_quarantine", "dq_results"]
     assert [o.name for o in dag.get_task("score").outlets] == ["sus_population", *cubes[1:]]
     assert set(dag.params) == {"competencia", "landing", "max_bad_share", "build_missing_history",
                                "refresh_late_records", "top_fact_sheets"}

@@ -105,3 +105,20 @@ def test_a_regional_spike_gives_the_same_flags():
         keys = KEYS[name]
         assert_same(getattr(want, name).sort_values(keys, kind="stable").reset_index(drop=True),
                     getattr(got, name).sort_values(keys, kind="stable").reset_index(drop=True), name)
+
+
+def test_the_targets_measures_give_the_same_scores(reference):
+    """With the default table's measures (its medicines target is scored on value only), as the DAG and the
+    benchmark score."""
+    from vigia.sus import scoring, targets
+
+    measures = targets.measures(targets.load())
+    args = (reference["cube"], END, reference["population"], reference["registry"], MONTHS)
+    want, got = scoring.score_month(*args, measures=measures), score_month_pandas(*args, measures=measures)
+    valor = [a for a, m in measures.items() if m == "valor"]
+    assert want.scores["alvo"].isin(valor).any()
+    assert not (want.scores["alvo"].isin(valor) & want.scores["score"].str.startswith("oscilacao_quantidade")).any()
+    for name in ("scores", "ranking"):
+        keys = KEYS[name]
+        assert_same(getattr(want, name).sort_values(keys, kind="stable").reset_index(drop=True),
+                    getattr(got, name).sort_values(keys, kind="stable").reset_index(drop=True), name)

@@ -129,6 +129,10 @@ def test_charts_carry_the_sheet_numbers(mobile_sheet, sih_sheet, scored):
     nacional = fact_sheets.fmt_num(q / pops["populacao"].sum() * 100_000, 2)
     assert f"taxa nacional ({nacional})" in rates
     assert f"Taxa nacional: {nacional} por 100 mil habitantes" in section(page, "taxas-municipais")
+    # the sample has 5 of the 27 UFs: the sheet says the "national" rate is theirs
+    ufs = sorted(pops["uf"].unique())
+    assert len(ufs) == 5
+    assert f"A taxa nacional é a das 5 UFs com arquivos do mês no armazém ({', '.join(ufs)})." in page
     uf = dict(zip(pops["municipio"], pops["uf"]))
     assert all(f"{m} ({uf[m]})" in rates for m in p["municipios"])  # the planted municipalities are on the axis
     months = chart_texts(section(page, "serie-producao"))

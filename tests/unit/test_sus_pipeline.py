@@ -303,3 +303,45 @@ def test_a_cube_built_before_its_late_records_landed_is_rebuilt_with_them(landin
     assert got == pytest.approx(want) and got > first  # the late records are in
     assert warehouse.query("SELECT arquivo FROM sus_cube_files")["arquivo"].str.contains(f"{END:%y%m}").any()
     assert p.months_with_late_files(run, warehouse) == []  # nothing new since
+
+
+def test_uf_coverage_is_the_ufs_whose_own_month_file_was_read():
+    files = pd.DataFrame({"sistema": ["SIA", "SIA", "SIA", "SIH", "SIH", "SIA"],
+                          "arquivo": ["PASP2610a.parquet", "PASP2610b.parquet", "PAMG2611.parquet",
+                                      "RDMG2610.dbc", "RDBA2612.csv", "PABA2610.csv"]})
+    got = p.uf_coverage(files, END)
+    # MG's SIA and BA's SIH files are of later months (late records only): not covered
+    assert got.to_dict("records") == [
+        {"sistema": "SIA", "uf": "BA", "uf_codigo": "29"}, {"sistema": "SIA", "uf": "SP", "uf_codigo": "35"},
+        {"sistema": "SIH", "uf": "MG", "uf_codigo": "31"}]
+
+
+def test_a_uf_whose_files_have_not_landed_is_not_covered(landing, tmp_path, warehouse):
+    import shutil
+
+    copy = tmp_path / "landing"
+    shutil.copytree(landing, copy)
+    ufs = p.list_ufs(p.SusRun("r0", END, str(copy)))
+    late = ufs[0]  # its SIA and SIH files of END have not landed yet
+    for system, prefix in (("SIA", "PA"), ("SIH", "RD")):
+        gone = list((copy / system).glob(f"{prefix}{late}{END:%y%m}*"))
+        assert gone
+        for f in gone:
+            f.unlink()
+    run_until_cube(p.SusRun("r1", END, str(copy)), warehouse)
+    got = warehouse.query("SELECT sistema, uf, uf_codigo, run_id FROM sus_cube_uf_coverage "
+                          "WHERE competencia = :c ORDER BY sistema, uf", {"c": END})
+    want = [(s, uf) for s in ("SIA", "SIH") for uf in ufs if uf != late]
+    assert list(zip(got["sistema"], got["uf"])) == want
+    assert set(got["run_id"]) == {"r1"}
+    # the score step says which UFs it left out
+    assert p.score(p.SusRun("r1", END, str(copy)), warehouse)["ufs_not_landed"] == {"SIA": [late], "SIH": [late]}
+    # the files land; the rerun of the month replaces the partition, with the UF covered
+    for system in ("SIA", "SIH"):
+        for f in (landing / system).glob(f"*{late}{END:%y%m}*"):
+            shutil.copy(f, copy / system / f.name)
+    run_until_cube(p.SusRun("r2", END, str(copy)), warehouse)
+    got = warehouse.query("SELECT sistema, uf FROM sus_cube_uf_coverage WHERE competencia = :c "
+                          "ORDER BY sistema, uf", {"c": END})
+    assert list(zip(got["sistema"], got["uf"])) == [(s, uf) for s in ("SIA", "SIH") for uf in ufs]
+    assert p.score(p.SusRun("r2", END, str(copy)), warehouse)["ufs_not_landed"] == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 
+import pandas as pd
 import pytest
 
 from tests.unit.sus_sample import scored_month
@@ -96,3 +97,35 @@ def test_regional_spike_needs_the_region_itself_to_jump():
     # in SP some producers "double" (40 after a median of 10) but the state's total does not move
     sp = osc[osc["cnes"].str.startswith("3") & (osc["score"] == "oscilacao_quantidade_m12")]
     assert (sp["value"] >= 2).any()
+
+
+def test_a_target_measure_keeps_only_its_oscillation_scores(tmp_path):
+    # alvos.csv's medida: a 'quantidade' target gets the count oscillations only, a 'valor' one the value
+    # ones, an 'ambos' one both; the per-capita and price scores do not depend on it
+    from tests.unit.sus_sample import END, MONTHS
+    from vigia.sus import datasus, targets
+
+    month = scored_month(tmp_path, municipalities=100, sia_rows_per_month=20_000, seed=3)
+    both = month["result"]  # no measures: every target gets both
+    defaults = targets.measures(targets.load())
+    osc = both.scores[both.scores["score"].str.startswith("oscilacao_")]
+    by_target = osc[osc["alvo"].map(defaults) == "ambos"].groupby("alvo").size().sort_values(ascending=False)
+    count_only, value_only = by_target.index[:2]
+    measures = {**defaults, count_only: "quantidade", value_only: "valor"}
+    pop = datasus.read_population(tmp_path)
+    base = scoring.score_month(month["cube"], END, pop, month["registry"], MONTHS, measures=defaults).scores
+    got = scoring.score_month(month["cube"], END, pop, month["registry"], MONTHS, measures=measures).scores
+
+    def names(scores, alvo):
+        return set(scores.loc[scores["alvo"] == alvo, "score"])
+
+    value, count = {"oscilacao_valor_m12", "oscilacao_valor_m6"}, {"oscilacao_quantidade_m12", "oscilacao_quantidade_m6"}
+    assert value | count <= names(base, count_only) and value | count <= names(base, value_only)
+    assert names(got, count_only) == names(base, count_only) - value
+    assert names(got, value_only) == names(base, value_only) - count
+    others = lambda df: df[~df["alvo"].isin([count_only, value_only])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(others(got), others(base))
+    # the default table's 'valor' target (medicines: counts of units mean little) has no count oscillation
+    valor = [a for a, m in defaults.items() if m == "valor"]
+    assert valor and not base[base["alvo"].isin(valor) & base["score"].isin(count)].shape[0]
+    assert both.scores[both.scores["alvo"].isin(valor) & both.scores["score"].isin(count)].shape[0] > 0

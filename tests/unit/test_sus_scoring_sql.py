@@ -205,3 +205,45 @@ def test_oscillation_of_some_months_equals_the_full_result_filtered():
     assert q["1"] == pytest.approx(31 / 6)
     assert q["2"] == pytest.approx(2 / 3.5)
     assert scores.oscillation(cube, covered, only_months=[dt.date(2025, 1, 1)]).empty
+
+
+def test_a_uf_that_has_not_landed_is_left_out_of_the_per_capita_pool(reference, warehouse):
+    # END's cube covers every UF but one (its files had not landed): that UF's municipalities are not zero
+    # production of the pool. b, the rate the threshold multiplies, is the covered UFs' rate
+    from vigia.sus.geo import UF_CODE
+
+    cube, pop = reference["cube"], reference["population"]
+    load_cubes(warehouse, cube)
+    ufs = sorted(cube["uf"].dropna().unique())
+    out = ufs[-1]
+    coverage = pd.DataFrame([(END, s, uf, UF_CODE[uf]) for s in ("SIA", "SIH") for uf in ufs if uf != out],
+                            columns=scoring.COVERAGE_COLUMNS)
+    warehouse.replace_partitions([PartitionWrite(scoring.UF_COVERAGE_TABLE, {"competencia": END},
+                                                 coverage.drop(columns="competencia").assign(run_id="test"))])
+
+    got, c = scoring.score_from_warehouse(warehouse, END, pop, reference["registry"], MONTHS)
+    assert not c.rates["municipio"].str.startswith(UF_CODE[out]).any()
+    assert not got.municipal["municipio"].str.startswith(UF_CODE[out]).any()
+    assert reference["result"].municipal["municipio"].str.startswith(UF_CODE[out]).any()
+    # b by hand for the SIA target with the most production: Σ production / Σ population of the covered UFs
+    now = cube[(cube["competencia"] == END) & cube["uf"].notna() & (cube["sistema"] == "SIA")]
+    alvo = now.groupby("alvo")["quantidade"].sum().idxmax()
+    year = pop[pop["ano"] == END.year]
+    inside = lambda m: ~m.astype(str).str.startswith(UF_CODE[out])
+    b = (now.loc[(now["alvo"] == alvo) & inside(now["municipio"]), "quantidade"].sum()
+         / year.loc[inside(year["municipio"]), "populacao"].sum())
+    limiar = c.rates.loc[c.rates["alvo"] == alvo, "limiar"]
+    assert len(limiar) > 10
+    np.testing.assert_allclose(limiar.to_numpy(float), 3 * b * scoring.PER, rtol=1e-12)
+    # the missing UF's municipalities as zero production (the pool before coverage) would lower b by its
+    # share of the population
+    b_zero = (now.loc[(now["alvo"] == alvo) & inside(now["municipio"]), "quantidade"].sum()
+              / year["populacao"].sum())
+    assert b / b_zero > 1.05
+    # the pandas path applies the same rule: same tables, same per-capita chain
+    ref = scoring.score_month(cube, END, pop, reference["registry"], MONTHS, coverage=coverage)
+    for name in TABLES:
+        assert_same(getattr(ref, name), getattr(got, name), name)
+    ref_cubes = scoring.cubes_from_frame(cube, END, pop, coverage=coverage)
+    assert_same(ref_cubes.rates, c.rates, "rates")
+    assert_same(ref_cubes.per_capita, c.per_capita, "per_capita")

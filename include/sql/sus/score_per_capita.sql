@@ -6,7 +6,10 @@
 --             establishment: sus_production_by_municipality); n = population of j in t's year
 --             (sus_population). EVERY municipality of sus_population is an area, y = 0 where the cube
 --             has no row: b is the national rate, not the rate of the municipalities that happened to
---             produce (scoring.with_every_municipality)
+--             produce (scoring.with_every_municipality). Of a month whose cube records the UFs it covers
+--             (sus_cube_uf_coverage), only the municipalities of the UFs covered for a's system count: a UF
+--             whose files have not landed is left out of that month's pool, not counted as zero
+--             production (a state secretariat landing its own UF gets its state's rate as b)
 --   EB rate:  per target x month: r = y/n; b = Σy/Σn; s² = Σ n (r − b)² / Σn; n̄ = Σn / N;
 --             a = max(0, s² − b/n̄) (CLAMPED at 0); EB = b + a / (a + b/n) × (r − b) (EB = b when a = 0)
 --   score:    limiar = k × b × per; dif = max(0, EB × per − limiar);
@@ -26,7 +29,7 @@
 WITH produced AS (
     -- one row per competencia, municipio, alvo already: the municipal cube's other keys (uf, alvo_versao,
     -- sistema) follow from those (targets.load refuses a target listed twice), so no GROUP BY
-    SELECT competencia, municipio, alvo,
+    SELECT competencia, municipio, alvo, sistema,
            CAST(COALESCE(quantidade, 0) AS DOUBLE PRECISION) AS y
     FROM sus_production_by_municipality
     WHERE competencia >= :inicio
@@ -34,8 +37,18 @@ WITH produced AS (
       AND uf IS NOT NULL
 ),
 cells AS (
-    SELECT DISTINCT competencia, alvo
+    SELECT DISTINCT competencia, alvo, sistema
     FROM produced
+),
+covered AS (
+    SELECT competencia, sistema, uf_codigo
+    FROM sus_cube_uf_coverage
+    WHERE competencia >= :inicio
+      AND competencia <= :fim
+),
+recorded AS (
+    SELECT DISTINCT competencia
+    FROM covered
 ),
 mun AS MATERIALIZED (
     SELECT c.competencia, p.municipio, c.alvo,
@@ -45,8 +58,14 @@ mun AS MATERIALIZED (
     FROM cells c
     JOIN sus_population p
       ON p.ano = EXTRACT(YEAR FROM c.competencia)
+    LEFT JOIN recorded r
+      ON r.competencia = c.competencia
+    LEFT JOIN covered v
+      ON v.competencia = c.competencia AND v.sistema = c.sistema AND v.uf_codigo = substr(p.municipio, 1, 2)
     LEFT JOIN produced pr
       ON pr.competencia = c.competencia AND pr.alvo = c.alvo AND pr.municipio = p.municipio
+    WHERE r.competencia IS NULL
+       OR v.uf_codigo IS NOT NULL
 ),
 pooled AS (
     SELECT competencia, alvo, SUM(y) / SUM(n) AS b, SUM(n) AS soma_n, SUM(n) / COUNT(*) AS n_medio

@@ -38,9 +38,10 @@ def sheet(cnes: str, alvo: str, competencia: str, landing: str, out: Path | None
         raise SystemExit(f"no IBGE population for {competencia} in the warehouse (sus_population): "
                          "run sus_anomaly_scoring for it first")
     registry = datasus.read_competencia(landing, "CNES", month)
-    result, month_cubes = scoring.score_from_warehouse(wh, month, population, registry, covered,
-                                                       history_months=history_months, publish=False)
     tgt = targets.load()
+    result, month_cubes = scoring.score_from_warehouse(wh, month, population, registry, covered,
+                                                       history_months=history_months, publish=False,
+                                                       measures=targets.measures(tgt))
     cube = scoring.fact_sheet_cube(month_cubes.month, scoring.establishment_series(wh, start, month, [cnes]))
     html = fact_sheets.render(cnes, alvo, month, cube, result, dict(zip(tgt["alvo"], tgt["nome"])), registry,
                               months=[pd.Timestamp(m) for m in covered])

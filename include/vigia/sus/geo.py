@@ -9,6 +9,7 @@ UF_BY_CODE = {
     "41": "PR", "42": "SC", "43": "RS",
     "50": "MS", "51": "MT", "52": "GO", "53": "DF",
 }
+UF_CODE = {sigla: code for code, sigla in UF_BY_CODE.items()}  # SP -> 35
 
 
 def uf_of(municipio: str) -> str | None:

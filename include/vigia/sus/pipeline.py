@@ -24,7 +24,7 @@ from vigia import paths, runs
 from vigia.dq import DataQualityError, quarantine, validate
 from vigia.dq.results import record
 from vigia.sus import cubes, datasus, ingest_pandas, ingest_sql, quality, scoring, targets
-from vigia.sus.geo import ufs_of
+from vigia.sus.geo import UF_CODE, ufs_of
 from vigia.warehouse import PartitionWrite, Warehouse
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ DAG_ID = "sus_anomaly_scoring"
 CUBE_TABLE = cubes.CUBE_TABLE
 COARSE_TABLES = cubes.COARSE_TABLES  # published with the finest cube, in the same transaction
 CUBE_FILES_TABLE = "sus_cube_files"  # the landing files each cube was built from, published with it
+UF_COVERAGE_TABLE = scoring.UF_COVERAGE_TABLE  # the UFs whose own-month files each cube read, published with it
 SCORE_TABLES = ["sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
                 "sus_excess_concentration"]
 SYSTEMS = ("SIA", "SIH")
@@ -290,9 +291,22 @@ def _quarantine_rows(run: SusRun) -> pd.DataFrame:
         columns=["run_id", "suite", "dq_reason", "row_json"])
 
 
+def uf_coverage(files: pd.DataFrame, competencia: date) -> pd.DataFrame:
+    """sistema, uf, uf_codigo of the UFs whose file of the competência's own processing month is among
+    ``files`` (sistema, arquivo): the UFs the cube covers (``sus_cube_uf_coverage``). A UF with files of
+    later months only (late records) is not covered: most of its production of the month is missing."""
+    rows = set()
+    for sistema, arquivo in files[["sistema", "arquivo"]].itertuples(index=False):
+        f = datasus.parse_name(arquivo, sistema)
+        if f is not None and f.processing_month == competencia:
+            rows.add((f.system, f.uf, UF_CODE[f.uf]))
+    return pd.DataFrame(sorted(rows, key=lambda r: (r[0], r[2])), columns=["sistema", "uf", "uf_codigo"])
+
+
 def publish_cube(run: SusRun, warehouse: Warehouse) -> dict:
     """Replace the competência's cubes (the finest and the coarser ones), the landing files they were built
-    from (``sus_cube_files``) and its quarantine in one transaction."""
+    from (``sus_cube_files``), the UFs they cover (``sus_cube_uf_coverage``) and its quarantine in one
+    transaction."""
     part = {"competencia": run.competencia}
     cube = pd.read_parquet(run.file("cube.parquet")).assign(run_id=run.run_id)
     coarse = [PartitionWrite(table, part, pd.read_parquet(run.file(f"cube_{name}.parquet"))
@@ -303,6 +317,7 @@ def publish_cube(run: SusRun, warehouse: Warehouse) -> dict:
     return warehouse.replace_partitions([
         PartitionWrite(CUBE_TABLE, part, cube), *coarse,
         PartitionWrite(CUBE_FILES_TABLE, part, files.assign(run_id=run.run_id)),
+        PartitionWrite(UF_COVERAGE_TABLE, part, uf_coverage(files, run.competencia).assign(run_id=run.run_id)),
         PartitionWrite("dq_quarantine", {"dag_id": run.dag_id, "partition_key": run.partition_key},
                        _quarantine_rows(run)),
     ])
@@ -397,17 +412,23 @@ def score(run: SusRun, warehouse: Warehouse) -> dict:
         log.warning("no cube in the warehouse for %d earlier competência(s) (%s..%s): scores that need "
                     "them carry a reason instead of a value; backfill those months to build them",
                     len(missing), missing[0], missing[-1])
+    population = pd.read_parquet(run.file("population.parquet"))
     result, month_cubes = scoring.score_from_warehouse(
-        warehouse, run.competencia, pd.read_parquet(run.file("population.parquet")),
-        pd.read_parquet(run.file("registry.parquet")), covered, history_months=run.history_months,
-        run_id=run.run_id)
+        warehouse, run.competencia, population, pd.read_parquet(run.file("registry.parquet")), covered,
+        history_months=run.history_months, run_id=run.run_id, measures=targets.measures(targets.load()))
+    uncovered = scoring.uncovered_ufs(month_cubes.coverage, population, run.competencia)
+    for sistema, ufs in uncovered.items():
+        log.warning("competência %s: no %s file of the month for %d UF(s) of the population file (%s): their "
+                    "municipalities are left out of the per-capita rates and the log-normal fit, and the "
+                    "'national' rate is that of the UFs that landed; rerun the month when their files land",
+                    f"{run.competencia:%Y-%m}", sistema, len(ufs), ", ".join(ufs))
     for name in MONTH_SCORE_TABLES:
         getattr(result, name).to_parquet(run.file(f"{name}.parquet"), index=False)
     top = scoring.top_of_ranking(result.ranking, run.top_fact_sheets)["cnes"]
     earlier = scoring.establishment_series(warehouse, start, run.competencia, top)
     write_history(scoring.fact_sheet_cube(month_cubes.month, earlier), covered, run.file("history.parquet"))
     return {"establishments": len(result.ranking), "history_months": len(covered) - 1,
-            "excess_value": float(result.ranking["excesso_valor"].sum())}
+            "excess_value": float(result.ranking["excesso_valor"].sum()), "ufs_not_landed": uncovered}
 
 
 def load_scores(run: SusRun) -> scoring.MonthScores:

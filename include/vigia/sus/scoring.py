@@ -44,6 +44,8 @@ from vigia.warehouse import PartitionWrite
 
 SCORE_VALOR_AIH = "valor_por_aih_z"
 POPULATION_TABLE = "sus_population"
+UF_COVERAGE_TABLE = "sus_cube_uf_coverage"  # the UFs each month's cube covers, per system
+COVERAGE_COLUMNS = ["competencia", "sistema", "uf", "uf_codigo"]
 # establishments below this monthly volume do not count when deciding whether a region spiked
 MIN_VOLUME_REGIONAL_SPIKE = 10.0
 
@@ -100,7 +102,9 @@ class ScoreCubes:
     * ``rates``: the scored month's per-capita score per municipality x target (``RATE_COLUMNS``, the
       output of :func:`vigia.sus.scores.municipal_rate_scores`), sorted by municipio, alvo;
     * ``per_capita``: its attribution to establishments (cnes, alvo, competencia, score, value, the
-      output of :func:`vigia.sus.scores.attribute_to_establishments`), sorted by cnes, alvo.
+      output of :func:`vigia.sus.scores.attribute_to_establishments`), sorted by cnes, alvo;
+    * ``coverage``: the UFs the window's cubes cover, per system (``COVERAGE_COLUMNS``,
+      ``sus_cube_uf_coverage``; :func:`in_coverage`). None or empty: every UF is covered.
     """
     month: pd.DataFrame
     establishment: pd.DataFrame
@@ -109,6 +113,7 @@ class ScoreCubes:
     regional: pd.DataFrame
     rates: pd.DataFrame
     per_capita: pd.DataFrame
+    coverage: pd.DataFrame | None = None
 
 
 def _dates(df: pd.DataFrame) -> pd.DataFrame:
@@ -117,6 +122,55 @@ def _dates(df: pd.DataFrame) -> pd.DataFrame:
     df["competencia"] = np.array([pd.Timestamp(m).date() if pd.notna(m) else None for m in months],
                                  dtype=object)[codes]
     return df
+
+
+def in_coverage(frame: pd.DataFrame, coverage: pd.DataFrame | None) -> np.ndarray:
+    """Which rows of ``frame`` (competencia, sistema, municipio) are of a UF the month's cube covers for that
+    system (``coverage``: ``COVERAGE_COLUMNS``, from ``sus_cube_uf_coverage``). A month with no coverage
+    record (a cube published before the table existed, or written by another tool) covers every UF.
+
+    The per-capita pool (the national rate b and the spread of the empirical-Bayes rates) and the log-normal
+    fit take the covered rows only: a UF whose files of the month have not landed is left out, not counted
+    as zero production. The same rule as ``include/sql/sus/score_per_capita.sql``."""
+    if coverage is None or coverage.empty or frame.empty:
+        return np.ones(len(frame), dtype=bool)
+    month = _month_numbers(frame["competencia"])
+    recorded = np.isin(month, np.unique(_month_numbers(coverage["competencia"])))
+    key = lambda m, sistema, codigo: (pd.Series(m).astype(str).to_numpy() + "|" + np.asarray(sistema, dtype=str)
+                                      + "|" + np.asarray(codigo, dtype=str))
+    have = key(_month_numbers(coverage["competencia"]), coverage["sistema"], coverage["uf_codigo"])
+    mine = key(month, frame["sistema"], frame["municipio"].astype(str).str[:2])
+    return ~recorded | np.isin(mine, have)
+
+
+def _month_numbers(values) -> np.ndarray:
+    """year x 12 + month of each date-like value."""
+    stamps = pd.to_datetime(pd.Series(values).reset_index(drop=True))
+    return (stamps.dt.year * 12 + stamps.dt.month).to_numpy()
+
+
+def uncovered_ufs(coverage: pd.DataFrame | None, population: pd.DataFrame, competencia: date) -> dict[str, list[str]]:
+    """Per system, the UFs of the population file (of ``competencia``'s year) that the month's cube does not
+    cover (their files of the month have not landed), when the month has a coverage record; else {}."""
+    if coverage is None or coverage.empty:
+        return {}
+    now = coverage[_month_numbers(coverage["competencia"]) == competencia.year * 12 + competencia.month]
+    if now.empty:
+        return {}
+    from vigia.sus.geo import UF_BY_CODE
+
+    year = population[population["ano"].astype("int64") == competencia.year]
+    ufs = {UF_BY_CODE[c] for c in year["municipio"].astype(str).str[:2].unique() if c in UF_BY_CODE}
+    return {sistema: sorted(ufs - set(now.loc[now["sistema"] == sistema, "uf"])) for sistema in ("SIA", "SIH")
+            if ufs - set(now.loc[now["sistema"] == sistema, "uf"])}
+
+
+def uf_coverage(warehouse, inicio: date, fim: date) -> pd.DataFrame:
+    """``sus_cube_uf_coverage`` of the months ``inicio`` .. ``fim`` (``include/sql/sus/uf_coverage.sql``);
+    empty when the warehouse has no such table yet."""
+    if not warehouse.table_exists(UF_COVERAGE_TABLE):
+        return pd.DataFrame(columns=COVERAGE_COLUMNS)
+    return _dates(warehouse.query_file("sus/uf_coverage.sql", {"inicio": inicio, "fim": fim}))
 
 
 def _sorted(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -158,6 +212,7 @@ def per_capita_from_warehouse(warehouse, competencia: date, population: pd.DataF
     if publish:
         publish_population(warehouse, population, [inicio.year, competencia.year], run_id)
     params = {"inicio": inicio, "fim": competencia}
+    warehouse.ensure_tables([UF_COVERAGE_TABLE])  # the SQL reads it; a warehouse of an earlier version lacks it
     gaps = warehouse.query_file("sus/score_population_gaps.sql", params)
     if len(gaps):
         sample = ", ".join(f"{m} ({int(a)})" for m, a in gaps.head(5).itertuples(index=False))
@@ -192,20 +247,25 @@ def cubes_from_warehouse(warehouse, competencia: date, population: pd.DataFrame,
     regional = _dates(warehouse.query_file("sus/score_regional_cube.sql", {"inicio": inicio, "fim": competencia}))
     month = _dates(warehouse.query_file("sus/cube_history.sql", {"inicio": competencia, "fim": competencia}))
     rates, per_capita = per_capita_from_warehouse(warehouse, competencia, population, k, window, run_id, publish)
-    return ScoreCubes(month, _dates(est), past, _dates(_sorted(mun, MUN_KEYS)), regional, rates, per_capita)
+    coverage = uf_coverage(warehouse, runs.add_months(competencia, 1 - window), competencia)
+    return ScoreCubes(month, _dates(est), past, _dates(_sorted(mun, MUN_KEYS)), regional, rates, per_capita,
+                      coverage)
 
 
-def with_every_municipality(mun: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
+def with_every_municipality(mun: pd.DataFrame, population: pd.DataFrame,
+                            coverage: pd.DataFrame | None = None) -> pd.DataFrame:
     """municipio, alvo, competencia, quantidade, populacao for EVERY municipality of the population file
     (of each month's year) and every target x month with production: quantidade 0 where the municipal
     cube has no row. The empirical-Bayes rates need every area: the pooled rate b (the national rate
     the threshold multiplies) and the spread are those of the whole country, not of the municipalities
-    that happened to produce. ``mun``: the municipal cube with ``populacao`` (:func:`population_for`)."""
+    that happened to produce. ``mun``: the municipal cube with ``populacao`` (:func:`population_for`).
+    Of a month with a ``coverage`` record, the municipalities of the UFs it covers only (:func:`in_coverage`)."""
     keys = ["municipio", "alvo", "competencia"]
-    cells = mun[["alvo", "competencia"]].drop_duplicates()
+    cells = mun[["alvo", "competencia", "sistema"]].drop_duplicates()
     cells = cells.assign(ano=pd.to_datetime(cells["competencia"]).dt.year.astype("int64"))
     pop = population[["municipio", "ano", "populacao"]].assign(ano=population["ano"].astype("int64"))
     grid = cells.merge(pop, on="ano").drop(columns="ano")
+    grid = grid[in_coverage(grid, coverage)].drop(columns="sistema")
     produced = mun.groupby(keys, as_index=False, sort=False)["quantidade"].sum()
     out = grid.merge(produced, on=keys, how="left")
     out["quantidade"] = out["quantidade"].fillna(0.0)
@@ -214,14 +274,16 @@ def with_every_municipality(mun: pd.DataFrame, population: pd.DataFrame) -> pd.D
 
 
 def cubes_from_frame(cube: pd.DataFrame, competencia: date, population: pd.DataFrame,
-                     window: int = PER_CAPITA_WINDOW, k: float = 3.0) -> ScoreCubes:
-    """The same aggregates from a finest cube held in pandas (tests; the SQL files do this in the warehouse)."""
+                     window: int = PER_CAPITA_WINDOW, k: float = 3.0,
+                     coverage: pd.DataFrame | None = None) -> ScoreCubes:
+    """The same aggregates from a finest cube held in pandas (tests; the SQL files do this in the warehouse).
+    ``coverage``: the UFs each month covers (``COVERAGE_COLUMNS``; None: every UF, every month)."""
     cube = cube[pd.to_datetime(cube["competencia"]).dt.date <= competencia]
     months = pd.to_datetime(cube["competencia"]).dt.date
     now = cube[months == competencia]
     mun = cubes.by_municipality(cube)
     scored = now.loc[now["uf"].notna(), ["municipio", "alvo"]].drop_duplicates()
-    every = with_every_municipality(population_for(mun, population), population)
+    every = with_every_municipality(population_for(mun, population), population, coverage)
     rates = scores.municipal_rate_scores(every, k=k, window=window, only_months=[competencia])
     rates = rates.merge(scored, on=["municipio", "alvo"])  # the pairs with production in the month
     inside = cube[months > runs.add_months(competencia, -window)].merge(scored, on=["municipio", "alvo"])
@@ -231,7 +293,8 @@ def cubes_from_frame(cube: pd.DataFrame, competencia: date, population: pd.DataF
     regional = regional_totals(mun)
     mun_now = mun[pd.to_datetime(mun["competencia"]).dt.date == competencia].reset_index(drop=True)
     est, past = establishment_window(cubes.by_establishment(cube), competencia)
-    return ScoreCubes(now.reset_index(drop=True), est, past, mun_now, regional, rates[RATE_COLUMNS], per_capita)
+    return ScoreCubes(now.reset_index(drop=True), est, past, mun_now, regional, rates[RATE_COLUMNS], per_capita,
+                      coverage)
 
 
 def establishment_window(est: pd.DataFrame, competencia: date, months: int = 12) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -272,6 +335,17 @@ def _spike_candidates(regional, est, osc, registry, competencia, covered_months,
     return out.merge(jumped, on=["uf", "alvo"], how="inner").drop(columns="uf")
 
 
+def measured(osc: pd.DataFrame, measures: dict[str, str] | None) -> pd.DataFrame:
+    """The oscillation rows of the measure each target asks for (``alvos.csv``'s ``medida``: ``quantidade``,
+    ``valor`` or ``ambos``; ``measures``: alvo -> medida). A target not in ``measures`` (or ``measures``
+    None) keeps both. The other scores are of counts, with money from them, whatever the measure."""
+    if not measures or osc.empty:
+        return osc
+    medida = osc["alvo"].map(measures).fillna("ambos").to_numpy()
+    meas = osc["score"].str.split("_").str[1].to_numpy()  # oscilacao_{quantidade|valor}_m{m}
+    return osc[(medida == "ambos") | (medida == meas)].reset_index(drop=True)
+
+
 def per_capita_window_reason(competencia: date, covered_months, window: int = PER_CAPITA_WINDOW) -> str | None:
     """The reason a per-capita score carries when its window (``competencia`` and the ``window`` - 1 months
     before it) is not all in the warehouse: its rolling sum of dif then runs over fewer months. The value is
@@ -282,10 +356,11 @@ def per_capita_window_reason(competencia: date, covered_months, window: int = PE
 
 
 def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
-                covered_months: list[date], q: float = 0.99) -> MonthScores:
+                covered_months: list[date], q: float = 0.99, measures: dict[str, str] | None = None) -> MonthScores:
     """Every score of ``competencia`` from its aggregates.
 
-    The oscillation scores only the scored month's rows (the other months are its medians' history),
+    The oscillation scores only the scored month's rows (the other months are its medians' history), of
+    the measure of each target (``measures``, alvo -> medida: :func:`measured`),
     the per-capita score comes computed (``c.rates``, ``c.per_capita``), the log-normal excess reads
     the scored month's municipal cube, and the spike flag the UF totals (``c.regional``).
     """
@@ -294,7 +369,9 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
     jumps = scores.jump_excess(est_now, osc)
 
     shares_now = c.month[["cnes", "municipio", "alvo", "competencia", "quantidade"]]
-    mun_now = population_for(c.municipality[c.municipality["competencia"] == competencia], population)
+    mun_now = c.municipality[c.municipality["competencia"] == competencia]
+    # the log-normal fit and its excess: the municipalities of the UFs the month's files cover (in_coverage)
+    mun_now = population_for(mun_now[in_coverage(mun_now, c.coverage)], population)
     excess = scores.municipal_excess(mun_now, q=q)
     municipal = excess.merge(c.rates, on=["municipio", "alvo", "competencia"], how="left")
     exc_shares = scores.share_excess(excess, shares_now)
@@ -304,7 +381,7 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
     vpa_long = vpa.assign(score=SCORE_VALOR_AIH)[["cnes", "alvo", "competencia", "score", "z_robusto", "reason"]]
     vpa_long = vpa_long.rename(columns={"z_robusto": "value"})
 
-    long = pd.concat([osc, c.per_capita.assign(reason=per_capita_window_reason(competencia, covered_months)),
+    long = pd.concat([measured(osc, measures), c.per_capita.assign(reason=per_capita_window_reason(competencia, covered_months)),
                       vpa_long], ignore_index=True)
     # money: per-capita excess (SIA and SIH), the price excess of admissions above the 99% cutoff,
     # and production above 3x the establishment's own 12-month median
@@ -327,16 +404,18 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
 
 
 def score_month(cube: pd.DataFrame, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
-                covered_months: list[date], k: float = 3.0, q: float = 0.99) -> MonthScores:
-    """Every score of ``competencia`` from the finest cube of that month and the months before it."""
-    return score_cubes(cubes_from_frame(cube, competencia, population, k=k), competencia, population, registry,
-                       covered_months, q=q)
+                covered_months: list[date], k: float = 3.0, q: float = 0.99,
+                coverage: pd.DataFrame | None = None, measures: dict[str, str] | None = None) -> MonthScores:
+    """Every score of ``competencia`` from the finest cube of that month and the months before it
+    (``coverage``: the UFs each month covers, :func:`cubes_from_frame`; ``measures``: :func:`score_cubes`)."""
+    return score_cubes(cubes_from_frame(cube, competencia, population, k=k, coverage=coverage), competencia,
+                       population, registry, covered_months, q=q, measures=measures)
 
 
 def score_from_warehouse(warehouse, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
                          covered_months: list[date], history_months: int = 12,
                          k: float = 3.0, q: float = 0.99, run_id: str = "score",
-                         publish: bool = True) -> tuple[MonthScores, ScoreCubes]:
+                         publish: bool = True, measures: dict[str, str] | None = None) -> tuple[MonthScores, ScoreCubes]:
     """The DAG's scoring: :func:`cubes_from_warehouse` then :func:`score_cubes`; also returns the cubes.
 
     Writes the window's years of ``population`` to ``sus_population`` (``run_id``) on the way, unless
@@ -347,7 +426,7 @@ def score_from_warehouse(warehouse, competencia: date, population: pd.DataFrame,
     with warehouse.session():
         c = cubes_from_warehouse(warehouse, competencia, population, history_months, k=k, run_id=run_id,
                                  publish=publish)
-    return score_cubes(c, competencia, population, registry, covered_months, q=q), c
+    return score_cubes(c, competencia, population, registry, covered_months, q=q, measures=measures), c
 
 
 def establishment_series(warehouse, inicio: date, fim: date, establishments) -> pd.DataFrame:

@@ -32,6 +32,12 @@ PREFIX_LENGTHS = {2: "grupo", 4: "subgrupo", 6: "forma", 10: "procedimento"}
 COLUMNS = ["alvo", "versao", "nome", "sistema", "procedimentos", "idade_min", "idade_max", "medida"]
 
 
+def measures(table: pd.DataFrame) -> dict[str, str]:
+    """alvo -> medida (``quantidade``, ``valor`` or ``ambos``) of a loaded targets table: which
+    oscillation scores (count, value) each target gets (:func:`vigia.sus.scoring.measured`)."""
+    return dict(zip(table["alvo"], table["medida"]))
+
+
 class TargetError(ValueError):
     """A target definition that cannot be used; names the file, row and field."""
 

@@ -15,6 +15,7 @@ from vigia.sus.fact_sheets import charts
 from vigia.sus.fact_sheets.data import PER, SERIES_WINDOW, SheetData
 from vigia.sus.fact_sheets.formatting import esc, fmt_brl, fmt_month, fmt_num, fmt_pct, fmt_qty, is_missing
 from vigia.sus.fact_sheets.texts import CSS, DISCLAIMER, FLAG_LABELS, SCORE_DESCRIPTIONS, TP_UNID
+from vigia.sus.geo import UF_BY_CODE
 
 MAX_MUNICIPALITIES_IN_CHART = 25
 
@@ -139,8 +140,11 @@ def _rates(d: SheetData, svg: str | None) -> str:
                             "excesso)." + more)
     else:
         body = "<p>Sem produção deste estabelecimento neste alvo na competência: nada a mostrar.</p>"
+    ufs = sorted(d.target.por_uf)
+    over = (f" A taxa nacional é a das {len(ufs)} UFs com arquivos do mês no armazém ({', '.join(ufs)})."
+            if len(ufs) < len(UF_BY_CODE) else "")
     return "\n" + body + "\n" + _note(f"Taxa nacional: {fmt_num(d.target.nacional, 2)} por 100 mil habitantes; "
-                                      f"corte 99%: {fmt_num(d.target.corte, 2)} por 100 mil habitantes.") + "\n"
+                                      f"corte 99%: {fmt_num(d.target.corte, 2)} por 100 mil habitantes." + over) + "\n"
 
 
 def _series(svg: str | None) -> str:
