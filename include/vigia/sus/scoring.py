@@ -134,13 +134,12 @@ def in_coverage(frame: pd.DataFrame, coverage: pd.DataFrame | None) -> np.ndarra
     as zero production. The same rule as ``include/sql/sus/score_per_capita.sql``."""
     if coverage is None or coverage.empty or frame.empty:
         return np.ones(len(frame), dtype=bool)
-    month = _month_numbers(frame["competencia"])
-    recorded = np.isin(month, np.unique(_month_numbers(coverage["competencia"])))
-    key = lambda m, sistema, codigo: (pd.Series(m).astype(str).to_numpy() + "|" + np.asarray(sistema, dtype=str)
-                                      + "|" + np.asarray(codigo, dtype=str))
-    have = key(_month_numbers(coverage["competencia"]), coverage["sistema"], coverage["uf_codigo"])
-    mine = key(month, frame["sistema"], frame["municipio"].astype(str).str[:2])
-    return ~recorded | np.isin(mine, have)
+    month, covered_month = _month_numbers(frame["competencia"]), _month_numbers(coverage["competencia"])
+    have = pd.MultiIndex.from_arrays([covered_month, coverage["sistema"].astype(str).to_numpy(),
+                                      coverage["uf_codigo"].astype(str).to_numpy()])
+    mine = pd.MultiIndex.from_arrays([month, frame["sistema"].astype(str).to_numpy(),
+                                      frame["municipio"].astype(str).str[:2].to_numpy()])
+    return ~np.isin(month, covered_month) | mine.isin(have)
 
 
 def _month_numbers(values) -> np.ndarray:
@@ -161,8 +160,8 @@ def uncovered_ufs(coverage: pd.DataFrame | None, population: pd.DataFrame, compe
 
     year = population[population["ano"].astype("int64") == competencia.year]
     ufs = {UF_BY_CODE[c] for c in year["municipio"].astype(str).str[:2].unique() if c in UF_BY_CODE}
-    return {sistema: sorted(ufs - set(now.loc[now["sistema"] == sistema, "uf"])) for sistema in ("SIA", "SIH")
-            if ufs - set(now.loc[now["sistema"] == sistema, "uf"])}
+    missing = {sistema: sorted(ufs - set(now.loc[now["sistema"] == sistema, "uf"])) for sistema in ("SIA", "SIH")}
+    return {sistema: out for sistema, out in missing.items() if out}
 
 
 def uf_coverage(warehouse, inicio: date, fim: date) -> pd.DataFrame:
@@ -381,8 +380,8 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
     vpa_long = vpa.assign(score=SCORE_VALOR_AIH)[["cnes", "alvo", "competencia", "score", "z_robusto", "reason"]]
     vpa_long = vpa_long.rename(columns={"z_robusto": "value"})
 
-    long = pd.concat([measured(osc, measures), c.per_capita.assign(reason=per_capita_window_reason(competencia, covered_months)),
-                      vpa_long], ignore_index=True)
+    per_capita = c.per_capita.assign(reason=per_capita_window_reason(competencia, covered_months))
+    long = pd.concat([measured(osc, measures), per_capita, vpa_long], ignore_index=True)
     # money: per-capita excess (SIA and SIH), the price excess of admissions above the 99% cutoff,
     # and production above 3x the establishment's own 12-month median
     keys = ["cnes", "alvo", "competencia"]
