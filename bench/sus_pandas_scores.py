@@ -228,7 +228,8 @@ def score_month_pandas(cube: pd.DataFrame, competencia: date, population: pd.Dat
     osc_long = osc
     if measures:
         medida = osc["alvo"].map(measures).fillna("ambos")
-        osc_long = osc[(medida == "ambos") | (medida == osc["score"].str.split("_").str[1])]
+        meas = osc["score"].map({name: name.split("_")[1] for name in osc["score"].unique()})
+        osc_long = osc[(medida == "ambos") | (medida == meas)]
     long = pd.concat([osc_long, eb.assign(competencia=competencia, reason=eb_reason),
                       vpa.rename(columns={"z_robusto": "value"}).assign(score=scoring.SCORE_VALOR_AIH,
                                                                        competencia=competencia)],
