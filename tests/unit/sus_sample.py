@@ -35,6 +35,7 @@ def scored_month(landing: Path, municipalities: int, sia_rows_per_month: int, se
         cube_parts.append(cubes.build_cube([path], month, tgt))
     cube = pd.concat(cube_parts, ignore_index=True)
     registry = datasus.read_competencia(landing, "CNES", END)
-    result = scoring.score_month(cube, END, datasus.read_population(landing), registry, MONTHS)
+    population = datasus.read_population(landing)
+    result = scoring.score_month(cube, END, population, registry, MONTHS)
     return {"planted": {p["kind"]: p for p in info["planted"]}, "cube": cube, "result": result,
-            "registry": registry, "names": dict(zip(tgt["alvo"], tgt["nome"]))}
+            "registry": registry, "names": dict(zip(tgt["alvo"], tgt["nome"])), "population": population}

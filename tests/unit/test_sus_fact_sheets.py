@@ -125,14 +125,26 @@ def test_charts_carry_the_sheet_numbers(mobile_sheet, sih_sheet, scored):
                             == pd.Period(END, "M")].drop_duplicates("municipio")
     p, page = mobile_sheet
     rates = chart_texts(section(page, "taxas-municipais"))
-    q = month.loc[(month["alvo"] == p["alvo"]) & month["municipio"].isin(pops["municipio"]), "quantidade"].sum()
-    nacional = fact_sheets.fmt_num(q / pops["populacao"].sum() * 100_000, 2)
+    # the national rate is b, the rate the per-capita threshold multiplies (limiar = 3 x b): of every
+    # municipality of the population file, those without production of the target included
+    target = result.municipal[(result.municipal["alvo"] == p["alvo"]) & result.municipal["limiar"].notna()]
+    b = target["limiar"].iloc[0] / 3
+    population = scored["population"]
+    q = month.loc[(month["alvo"] == p["alvo"]) & month["uf"].notna(), "quantidade"].sum()
+    assert b == pytest.approx(q / population.loc[population["ano"] == END.year, "populacao"].sum() * 100_000)
+    nacional = fact_sheets.fmt_num(b, 2)
     assert f"taxa nacional ({nacional})" in rates
     assert f"Taxa nacional: {nacional} por 100 mil habitantes" in section(page, "taxas-municipais")
     # the sample has 5 of the 27 UFs: the sheet says the "national" rate is theirs
     ufs = sorted(pops["uf"].unique())
     assert len(ufs) == 5
     assert f"A taxa nacional é a das 5 UFs com arquivos do mês no armazém ({', '.join(ufs)})." in page
+    # the numbers behind the per-capita score, per municipality served
+    numbers = section(page, "numeros")
+    for m in p["municipios"]:
+        row = target[target["municipio"] == m].iloc[0]
+        assert fact_sheets.fmt_num(row["taxa_eb"], 2) in numbers
+        assert fact_sheets.fmt_num(row["escore_municipal"], 2) in numbers
     uf = dict(zip(pops["municipio"], pops["uf"]))
     assert all(f"{m} ({uf[m]})" in rates for m in p["municipios"])  # the planted municipalities are on the axis
     months = chart_texts(section(page, "serie-producao"))

@@ -157,6 +157,29 @@ def test_missing_landing_files_fail_clearly(tmp_path):
         p.list_ufs(p.SusRun("r", END, str(tmp_path)))
 
 
+def test_a_month_with_only_later_files_is_not_built_from_its_late_records(landing, tmp_path, warehouse):
+    # the landing holds END's files, which carry late SIA records of END - 1, but none of END - 1's own: a
+    # cube of END - 1 from them would be a few percent of its production
+    import shutil
+
+    from vigia import runs
+
+    prev = runs.add_months(END, -1)
+    copy = tmp_path / "landing"
+    shutil.copytree(landing, copy)
+    for system in ("SIA", "SIH"):
+        for f in (copy / system).glob(f"*{prev:%y%m}*"):
+            f.unlink()
+    run = p.SusRun("r", prev, str(copy))
+    with pytest.raises(FileNotFoundError, match=rf"no SIA or SIH file of competência {prev:%Y-%m} itself under .*"
+                                                rf"only files of later months, .*PA[A-Z]{{2}}{END:%y%m}"):
+        p.list_ufs(run)
+    # the history step skips it with that reason: the month stays missing ("sem histórico"), not wrong
+    got = p.build_history_cube(p.SusRun("r2", END, str(copy)), warehouse, f"{prev:%Y-%m}")
+    assert got["cells"] == 0 and "itself" in got["reason"]
+    assert not warehouse.table_exists("sus_production_monthly")
+
+
 def test_parquet_goes_through_duckdb_and_csv_through_pandas_with_the_same_rows(landing, tmp_path):
     import shutil
 

@@ -281,9 +281,20 @@ def test_prior_cubes_go_straight_into_the_warehouse(tmp_path, warehouse):
     big = raw[raw > 2_000].index
     assert len(big) >= 5
     assert ((may[big] / raw[big] - 1).abs() < 0.15).all(), (may[big] / raw[big]).to_dict()
-    # idempotent: a rerun replaces the same partitions
+    # idempotent: a rerun replaces the same partitions, and clears a DAG run's records of those months
+    # (its landing files, its covered UFs): these cubes have none
+    from vigia.warehouse import PartitionWrite
+
+    may = date(2025, 5, 1)
+    warehouse.replace_partitions([
+        PartitionWrite("sus_cube_files", {"competencia": may},
+                       pd.DataFrame({"sistema": ["SIA"], "arquivo": ["PAAC2505.parquet"], "run_id": ["dag"]})),
+        PartitionWrite("sus_cube_uf_coverage", {"competencia": may},
+                       pd.DataFrame({"sistema": ["SIA"], "uf": ["AC"], "uf_codigo": ["12"], "run_id": ["dag"]}))])
     sus.generate(tmp_path / "l", END, **kw)
     assert len(warehouse.query("SELECT cnes FROM sus_production_monthly")) == len(prior)
+    for table in ("sus_cube_files", "sus_cube_uf_coverage"):
+        assert warehouse.query(f"SELECT COUNT(*) AS n FROM {table}")["n"].item() == 0, table
 
 
 def test_main_writes_parts_and_prior_cubes(tmp_path, capsys, monkeypatch):

@@ -174,7 +174,9 @@ def test_on_demand_sheet_scores_from_the_warehouse(reference, warehouse_uri, war
     jump = reference["planted"]["salto_abrupto"]
     with pytest.raises(SystemExit, match=f"no IBGE population for {END:%Y-%m} in the warehouse"):
         sus_cli.sheet(jump["cnes"], jump["alvo"], f"{END:%Y-%m}", str(reference["landing"]), tmp_path / "s.html")
-    # what the DAG's score step writes; the command reads it back and writes nothing of its own
+    # what the DAG writes (its publish_cube creates sus_cube_uf_coverage, its score step the population);
+    # the command reads it back and writes nothing of its own
+    warehouse.ensure_tables([scoring.UF_COVERAGE_TABLE])
     scoring.publish_population(warehouse, reference["population"], sorted({m.year for m in MONTHS}), "dag_run")
     path = sus_cli.sheet(jump["cnes"], jump["alvo"], f"{END:%Y-%m}", str(reference["landing"]), tmp_path / "s.html")
     assert warehouse.query("SELECT DISTINCT run_id FROM sus_population")["run_id"].tolist() == ["dag_run"]
@@ -223,8 +225,17 @@ def test_a_uf_that_has_not_landed_is_left_out_of_the_per_capita_pool(reference, 
 
     got, c = scoring.score_from_warehouse(warehouse, END, pop, reference["registry"], MONTHS)
     assert not c.rates["municipio"].str.startswith(UF_CODE[out]).any()
-    assert not got.municipal["municipio"].str.startswith(UF_CODE[out]).any()
-    assert reference["result"].municipal["municipio"].str.startswith(UF_CODE[out]).any()
+    # its municipalities stay in the municipal table, with their rate, no cutoff, no excess, and why
+    theirs = got.municipal[got.municipal["municipio"].str.startswith(UF_CODE[out])]
+    full = reference["result"].municipal
+    assert len(theirs) == int(full["municipio"].str.startswith(UF_CODE[out]).sum()) > 0
+    assert theirs[["cutoff", "excesso_quantidade", "excesso_valor", "taxa_eb", "limiar"]].isna().all().all()
+    assert (theirs["taxa"] > 0).all()
+    assert set(theirs["reason"]) <= {scoring.UNCOVERED_REASON.format(sistema=s) for s in ("SIA", "SIH")}
+    assert len(set(theirs["reason"])) == 2
+    # no excess is attributed from them
+    shares = got.excess_shares[got.excess_shares["municipio"].str.startswith(UF_CODE[out])]
+    assert shares["excesso_valor"].fillna(0).eq(0).all()
     # b by hand for the SIA target with the most production: Σ production / Σ population of the covered UFs
     now = cube[(cube["competencia"] == END) & cube["uf"].notna() & (cube["sistema"] == "SIA")]
     alvo = now.groupby("alvo")["quantidade"].sum().idxmax()
@@ -247,3 +258,16 @@ def test_a_uf_that_has_not_landed_is_left_out_of_the_per_capita_pool(reference, 
     ref_cubes = scoring.cubes_from_frame(cube, END, pop, coverage=coverage)
     assert_same(ref_cubes.rates, c.rates, "rates")
     assert_same(ref_cubes.per_capita, c.per_capita, "per_capita")
+
+
+def test_scoring_without_publishing_writes_no_table(reference, warehouse):
+    # the on-demand sheet scores with publish=False: on a warehouse of an earlier version (no coverage
+    # table) it stops, saying what to run, instead of creating the table
+    load_cubes(warehouse, reference["cube"])
+    scoring.publish_population(warehouse, reference["population"], [MONTHS[1].year, END.year], "dag")
+    with pytest.raises(ValueError, match="no sus_cube_uf_coverage .* run sus_anomaly_scoring once"):
+        scoring.score_from_warehouse(warehouse, END, reference["population"], reference["registry"], MONTHS,
+                                     publish=False)
+    assert not warehouse.table_exists(scoring.UF_COVERAGE_TABLE)
+    scoring.score_from_warehouse(warehouse, END, reference["population"], reference["registry"], MONTHS)
+    assert warehouse.table_exists(scoring.UF_COVERAGE_TABLE)

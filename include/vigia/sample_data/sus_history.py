@@ -124,16 +124,21 @@ def prior_cubes(systems: list[_System], world: _World, versions: dict[str, int],
 def write_prior_cubes(warehouse, cubes: Iterator[tuple[date, pd.DataFrame]], run_id: str = "sample_prior") -> dict:
     """Publish each cube as the competência's partition of ``sus_production_monthly``, with its coarser
     cubes (``sus_production_by_establishment``, ``sus_production_by_municipality``: summed by the cube
-    step's SQL, as ``publish_cube`` publishes them), one transaction per month; cells per month."""
+    step's SQL, as ``publish_cube`` publishes them), one transaction per month; cells per month. A record
+    of landing files or covered UFs that a DAG run left for the month is cleared with it: these cubes have
+    none (they count as covering every UF, and their files as unknown)."""
     from vigia.sus.cubes import COARSE_TABLES, CUBE_TABLE, coarse_cubes
     from vigia.warehouse import PartitionWrite
 
+    no_record = {"sus_cube_files": ["sistema", "arquivo", "run_id"],
+                 "sus_cube_uf_coverage": ["sistema", "uf", "uf_codigo", "run_id"]}
     written = {}
     for month, cube in cubes:
         part = {"competencia": month}
         coarse = coarse_cubes(cube, month)
         warehouse.replace_partitions([PartitionWrite(CUBE_TABLE, part, cube.assign(run_id=run_id))] + [
             PartitionWrite(table, part, coarse[name].drop(columns="competencia").assign(run_id=run_id))
-            for name, table in COARSE_TABLES.items()])
+            for name, table in COARSE_TABLES.items()] + [
+            PartitionWrite(table, part, pd.DataFrame(columns=columns)) for table, columns in no_record.items()])
         written[f"{month:%Y-%m}"] = len(cube)
     return written

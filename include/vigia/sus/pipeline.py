@@ -64,17 +64,27 @@ class SusRun(runs.MonthRun):
 # --- ingestion ----------------------------------------------------------------------
 def list_ufs(run: SusRun) -> list[str]:
     """UFs with SIA or SIH files that can hold the competência (the map of ``ingest_uf``)."""
-    found = set()
+    found, own, later = set(), set(), []
     for system in SYSTEMS:
         window = datasus.MAX_DELAY_MONTHS[system]
         months = {runs.add_months(run.competencia, i) for i in range(window + 1)}
         for f in datasus.discover(run.landing, system).files:
             if f.processing_month in months:
                 found.add(f.uf)
+                if f.processing_month == run.competencia:
+                    own.add(f.uf)
+                else:
+                    later.append(f.name)
+    expected = f"(expected SIA/PA<UF>{run.competencia:%y%m}.* or SIH/RD<UF>{run.competencia:%y%m}.*)"
     if not found:
         raise FileNotFoundError(
-            f"no SIA or SIH file for competência {run.competencia:%Y-%m} under {run.landing} "
-            f"(expected SIA/PA<UF>{run.competencia:%y%m}.* or SIH/RD<UF>{run.competencia:%y%m}.*)")
+            f"no SIA or SIH file for competência {run.competencia:%Y-%m} under {run.landing} {expected}")
+    if not own:
+        # later months' files hold only the records that arrived late: a cube of them alone would be a few
+        # percent of the month's production, and scores against it would be wrong, not just partial
+        raise FileNotFoundError(
+            f"no SIA or SIH file of competência {run.competencia:%Y-%m} itself under {run.landing} {expected}; "
+            f"only files of later months, which hold its late records alone ({', '.join(sorted(later)[:5])})")
     return sorted(found)
 
 

@@ -84,6 +84,7 @@ RATE_COLUMNS = ["municipio", "alvo", "competencia", "taxa_eb", "limiar", "dif", 
 PER_CAPITA_SCORE = "taxa_per_capita_eb"
 PER = 100_000  # rates per 100,000 inhabitants
 PER_CAPITA_WINDOW = 12  # months of the per-capita score's rolling sum (the scored month included)
+K = 3.0  # the per-capita threshold: limiar = K x the national rate of the month
 
 
 @dataclass
@@ -199,7 +200,7 @@ def warehouse_population(warehouse, competencia: date, window: int = PER_CAPITA_
     return pop.astype({"municipio": str, "ano": "int64", "populacao": "int64"})
 
 
-def per_capita_from_warehouse(warehouse, competencia: date, population: pd.DataFrame, k: float = 3.0,
+def per_capita_from_warehouse(warehouse, competencia: date, population: pd.DataFrame, k: float = K,
                               window: int = PER_CAPITA_WINDOW, run_id: str = "score",
                               publish: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rates, per_capita) of :class:`ScoreCubes`, computed by ``include/sql/sus/score_per_capita.sql``.
@@ -211,7 +212,11 @@ def per_capita_from_warehouse(warehouse, competencia: date, population: pd.DataF
     if publish:
         publish_population(warehouse, population, [inicio.year, competencia.year], run_id)
     params = {"inicio": inicio, "fim": competencia}
-    warehouse.ensure_tables([UF_COVERAGE_TABLE])  # the SQL reads it; a warehouse of an earlier version lacks it
+    if publish:  # the SQL reads it; a warehouse of an earlier version lacks it
+        warehouse.ensure_tables([UF_COVERAGE_TABLE])
+    elif not warehouse.table_exists(UF_COVERAGE_TABLE):  # the on-demand sheet writes nothing, not even DDL
+        raise ValueError(f"the warehouse has no {UF_COVERAGE_TABLE} (a warehouse of an earlier version): "
+                         "run sus_anomaly_scoring once to create it")
     gaps = warehouse.query_file("sus/score_population_gaps.sql", params)
     if len(gaps):
         sample = ", ".join(f"{m} ({int(a)})" for m, a in gaps.head(5).itertuples(index=False))
@@ -225,7 +230,7 @@ def per_capita_from_warehouse(warehouse, competencia: date, population: pd.DataF
 
 
 def cubes_from_warehouse(warehouse, competencia: date, population: pd.DataFrame, history_months: int = 12,
-                         window: int = PER_CAPITA_WINDOW, k: float = 3.0, run_id: str = "score",
+                         window: int = PER_CAPITA_WINDOW, k: float = K, run_id: str = "score",
                          publish: bool = True) -> ScoreCubes:
     """The aggregates of ``competencia`` and the ``history_months`` before it, computed by the warehouse.
 
@@ -273,7 +278,7 @@ def with_every_municipality(mun: pd.DataFrame, population: pd.DataFrame,
 
 
 def cubes_from_frame(cube: pd.DataFrame, competencia: date, population: pd.DataFrame,
-                     window: int = PER_CAPITA_WINDOW, k: float = 3.0,
+                     window: int = PER_CAPITA_WINDOW, k: float = K,
                      coverage: pd.DataFrame | None = None) -> ScoreCubes:
     """The same aggregates from a finest cube held in pandas (tests; the SQL files do this in the warehouse).
     ``coverage``: the UFs each month covers (``COVERAGE_COLUMNS``; None: every UF, every month)."""
@@ -334,6 +339,22 @@ def _spike_candidates(regional, est, osc, registry, competencia, covered_months,
     return out.merge(jumped, on=["uf", "alvo"], how="inner").drop(columns="uf")
 
 
+UNCOVERED_REASON = "UF sem arquivos {sistema} do mês no armazém: fora do pool per capita e do ajuste log-normal"
+
+
+def with_uncovered(excess: pd.DataFrame, uncovered: pd.DataFrame) -> pd.DataFrame:
+    """The municipal excess table with the municipalities of uncovered UFs (``uncovered``: their municipal
+    cube rows with ``populacao``) added: their rate, no cutoff and no excess, and the reason. Their
+    residents' production by establishments of covered UFs is in the cube, but their own UF's is not, so
+    neither a rate to compare nor an excess is known; the row says so instead of leaving them out."""
+    qty = uncovered["quantidade"].astype(float).to_numpy()
+    rows = uncovered.assign(taxa=qty / uncovered["populacao"].astype(float).to_numpy(), cutoff=np.nan,
+                            excesso_quantidade=np.nan, excesso_valor=np.nan,
+                            reason=[UNCOVERED_REASON.format(sistema=s) for s in uncovered["sistema"]])
+    keys = [k for k in MUN_KEYS if k in excess.columns]
+    return _sorted(pd.concat([excess, rows[excess.columns]], ignore_index=True), keys)
+
+
 def measured(osc: pd.DataFrame, measures: dict[str, str] | None) -> pd.DataFrame:
     """The oscillation rows of the measure each target asks for (``alvos.csv``'s ``medida``: ``quantidade``,
     ``valor`` or ``ambos``; ``measures``: alvo -> medida). A target not in ``measures`` (or ``measures``
@@ -371,9 +392,11 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
 
     shares_now = c.month[["cnes", "municipio", "alvo", "competencia", "quantidade"]]
     mun_now = c.municipality[c.municipality["competencia"] == competencia]
-    # the log-normal fit and its excess: the municipalities of the UFs the month's files cover (in_coverage)
-    mun_now = population_for(mun_now[in_coverage(mun_now, c.coverage)], population)
-    excess = scores.municipal_excess(mun_now, q=q)
+    covered = in_coverage(mun_now, c.coverage)
+    # the log-normal fit and its excess: the municipalities of the UFs the month's files cover
+    excess = scores.municipal_excess(population_for(mun_now[covered], population), q=q)
+    if not covered.all():
+        excess = with_uncovered(excess, population_for(mun_now[~covered], population))
     municipal = excess.merge(c.rates, on=["municipio", "alvo", "competencia"], how="left")
     exc_shares = scores.share_excess(excess, shares_now)
 
@@ -405,7 +428,7 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
 
 
 def score_month(cube: pd.DataFrame, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
-                covered_months: list[date], k: float = 3.0, q: float = 0.99,
+                covered_months: list[date], k: float = K, q: float = 0.99,
                 coverage: pd.DataFrame | None = None, measures: dict[str, str] | None = None) -> MonthScores:
     """Every score of ``competencia`` from the finest cube of that month and the months before it
     (``coverage``: the UFs each month covers, :func:`cubes_from_frame`; ``measures``: :func:`score_cubes`)."""
@@ -415,7 +438,7 @@ def score_month(cube: pd.DataFrame, competencia: date, population: pd.DataFrame,
 
 def score_from_warehouse(warehouse, competencia: date, population: pd.DataFrame, registry: pd.DataFrame,
                          covered_months: list[date], history_months: int = 12,
-                         k: float = 3.0, q: float = 0.99, run_id: str = "score",
+                         k: float = K, q: float = 0.99, run_id: str = "score",
                          publish: bool = True, measures: dict[str, str] | None = None) -> tuple[MonthScores, ScoreCubes]:
     """The DAG's scoring: :func:`cubes_from_warehouse` then :func:`score_cubes`; also returns the cubes.
 

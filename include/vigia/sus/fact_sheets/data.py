@@ -7,10 +7,13 @@ computes, once, the municipal totals, the national and state (UF) rates and the
 value-per-AIH table. :meth:`MonthData.sheet` then gathers one establishment x
 target's rows as a :class:`SheetData`.
 
-Rates: the national and state rates are Σ quantidade / Σ populacao × 100,000,
-the quantities from the cube (target x month) and the populations from
-``result.municipal`` (every municipality with production of any target in the
-month, each counted once).
+Rates: the national rate is b, the pooled rate of the per-capita scores (limiar / K
+of the target's municipal rows: every municipality of the UFs the month's files
+cover, zero production included), so the sheet draws the line the threshold
+multiplies. Without a per-capita row it, and the state rates always, are
+Σ quantidade / Σ populacao × 100,000, the quantities from the cube (target x month)
+and the populations from ``result.municipal`` (every municipality with production
+of any target in the month, each counted once).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from vigia.sus.fact_sheets.formatting import month_start, month_ts, same_month
-from vigia.sus.scoring import MonthScores
+from vigia.sus.scoring import K, MonthScores
 
 PER = 100_000  # rates are shown per 100,000 inhabitants
 SERIES_WINDOW = 12
@@ -35,11 +38,12 @@ class TargetMonth:
     cube: pd.DataFrame  # the month's cube rows of the target
     sistema: str
     quantidade_municipio: pd.Series  # Σ quantidade by municipio
-    nacional: float  # national rate per 100,000
+    nacional: float  # national rate per 100,000: b of the per-capita pool (limiar / K), the threshold's base
     por_uf: dict  # uf -> rate per 100,000
     municipal: pd.DataFrame  # result.municipal rows of the target x month, one per municipio
     corte: float  # the log-normal 99% cutoff per 100,000 (NaN when absent)
     vpa: pd.DataFrame | None  # value per AIH of every establishment (SIH targets), else None
+    ufs: tuple = ()  # the UFs of the per-capita pool (of the municipalities with an empirical-Bayes rate)
 
 
 @dataclass(frozen=True)
@@ -171,8 +175,12 @@ class MonthData:
             corte = mun["cutoff"].dropna()
             corte = float(corte.iloc[0]) * PER if len(corte) else float("nan")
             mun = mun.drop_duplicates("municipio")
+            pooled = mun[mun["limiar"].notna()] if "limiar" in mun.columns else mun.iloc[:0]
+            if len(pooled):  # the rate the threshold multiplies: limiar = K x b (b over the pool's UFs)
+                nacional = float(pooled["limiar"].iloc[0]) / K
+            ufs = tuple(sorted({u for u in pooled["municipio"].map(self.uf_of) if isinstance(u, str)}))
             vpa = value_per_admission(c) if sistema == "SIH" else None
-            self._targets[alvo] = TargetMonth(c, sistema, q_mun, nacional, por_uf, mun, corte, vpa)
+            self._targets[alvo] = TargetMonth(c, sistema, q_mun, nacional, por_uf, mun, corte, vpa, ufs)
         return self._targets[alvo]
 
     def _sistema(self, alvo: str) -> str:
@@ -212,7 +220,7 @@ class MonthData:
         own_mun["share"] = np.where(own_mun["total"] > 0, own_mun["quantidade"].astype(float) / own_mun["total"],
                                     np.nan)
         m_cols = ["municipio", "populacao", "quantidade", "taxa", "cutoff", "excesso_quantidade", "excesso_valor",
-                  "reason"]
+                  "taxa_eb", "limiar", "escore_municipal", "reason"]
         m_cols = [c for c in m_cols if c in t.municipal.columns]
         detail = own_mun.rename(columns={"quantidade": "quantidade_est", "valor": "valor_est"}).merge(
             t.municipal[m_cols], on="municipio", how="left")
@@ -220,6 +228,9 @@ class MonthData:
         detail["taxa_mun"] = detail["taxa"].astype(float) * PER
         detail["taxa_uf"] = detail["uf"].map(t.por_uf).astype(float)
         detail["excesso_atribuido"] = detail["share"] * detail["excesso_valor"].astype(float)
+        for col in ("taxa_eb", "limiar", "escore_municipal"):  # per 100,000; absent outside the per-capita pool
+            detail[col] = detail[col].astype(float) if col in detail.columns else np.nan
+        detail["dif"] = (detail["taxa_eb"] - detail["limiar"]).clip(lower=0.0)
         return detail.sort_values(["excesso_atribuido", "quantidade_est", "municipio"],
                                   ascending=[False, False, True], na_position="last").reset_index(drop=True)
 

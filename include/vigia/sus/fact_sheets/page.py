@@ -140,9 +140,9 @@ def _rates(d: SheetData, svg: str | None) -> str:
                             "excesso)." + more)
     else:
         body = "<p>Sem produção deste estabelecimento neste alvo na competência: nada a mostrar.</p>"
-    ufs = sorted(d.target.por_uf)
+    ufs = d.target.ufs
     over = (f" A taxa nacional é a das {len(ufs)} UFs com arquivos do mês no armazém ({', '.join(ufs)})."
-            if len(ufs) < len(UF_BY_CODE) else "")
+            if 0 < len(ufs) < len(UF_BY_CODE) else "")
     return "\n" + body + "\n" + _note(f"Taxa nacional: {fmt_num(d.target.nacional, 2)} por 100 mil habitantes; "
                                       f"corte 99%: {fmt_num(d.target.corte, 2)} por 100 mil habitantes." + over) + "\n"
 
@@ -199,16 +199,23 @@ def _numbers(d: SheetData) -> str:
                  (fmt_num(r.cutoff * PER if not is_missing(r.cutoff) else None, 2), True),
                  (fmt_num(r.excesso_quantidade, 2), True), (fmt_brl(r.excesso_valor), True),
                  (fmt_brl(r.excesso_atribuido), True),
+                 (fmt_num(r.taxa_eb, 2), True), (fmt_num(r.limiar, 2), True), (fmt_num(r.dif, 2), True),
+                 (fmt_num(r.escore_municipal, 2), True),
                  ("" if is_missing(getattr(r, "reason", None)) else str(r.reason), False)]
                 for r in d.detail.itertuples(index=False)]
         parts.append(_table(
             ["município", "UF", "população", "quantidade (município)", "quantidade (estabelecimento)",
              "participação (share)", "taxa (por 100 mil hab.)", "corte 99% (por 100 mil hab.)",
              "excesso de quantidade (município)", "excesso de valor (município)",
-             "excesso de valor atribuído ao estabelecimento", "observação"], rows))
+             "excesso de valor atribuído ao estabelecimento", "taxa EB (por 100 mil hab.)",
+             "limiar (3 × taxa nacional)", "dif = max(0, taxa EB − limiar)", "escore municipal (12 meses)",
+             "observação"], rows))
         parts.append(_note("excesso de quantidade = max(0, quantidade − corte × população); excesso de valor = "
                            "excesso de quantidade × valor médio do município; o excesso de cada município é "
-                           "dividido entre os estabelecimentos pela participação na produção do mês."))
+                           "dividido entre os estabelecimentos pela participação na produção do mês. "
+                           "Escore per capita: taxa EB = taxa bayesiana empírica (Marshall) do município; "
+                           "escore municipal = soma de dif nos 12 meses; o escore do estabelecimento soma o "
+                           "escore municipal de cada município pela sua participação na produção dos 12 meses."))
     else:
         parts.append("<p>Sem linhas de excesso municipal.</p>")
 
