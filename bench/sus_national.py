@@ -267,7 +267,7 @@ def measure_pandas(landing: Path, out: Path, args) -> dict:
     population = datasus.read_population(landing)
     registry = datasus.read_competencia(landing, "CNES", MONTH)
     measures = targets.measures(targets.load())  # as the DAG's score step: each target's medida
-    step("score", score_month_pandas, hist, MONTH, population, registry, covered, measures=measures)
+    step("score", lambda: score_month_pandas(hist, MONTH, population, registry, covered, measures=measures))
     info.pop("score").ranking.to_parquet(out / "ranking.parquet", index=False)
     gc.collect()
     try:  # hand the first scorer's freed memory back to the OS, so that the second step's peak is its own
@@ -275,8 +275,8 @@ def measure_pandas(landing: Path, out: Path, args) -> dict:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except OSError:
         pass
-    step("score_vigia_formulas", scoring.score_month, hist, MONTH, population, registry, covered,
-         measures=measures)
+    step("score_vigia_formulas",
+         lambda: scoring.score_month(hist, MONTH, population, registry, covered, measures=measures))
     result = info.pop("score_vigia_formulas")
     stop.set()
     result.ranking.to_parquet(out / "ranking_vigia_formulas.parquet", index=False)
