@@ -40,6 +40,7 @@ import pandas as pd
 
 from vigia import runs
 from vigia.sus import cubes, scores
+from vigia.sus.scores._common import _month_index
 from vigia.warehouse import PartitionWrite
 
 SCORE_VALOR_AIH = "valor_por_aih_z"
@@ -135,7 +136,7 @@ def in_coverage(frame: pd.DataFrame, coverage: pd.DataFrame | None) -> np.ndarra
     as zero production. The same rule as ``include/sql/sus/score_per_capita.sql``."""
     if coverage is None or coverage.empty or frame.empty:
         return np.ones(len(frame), dtype=bool)
-    month, covered_month = _month_numbers(frame["competencia"]), _month_numbers(coverage["competencia"])
+    month, covered_month = _month_index(frame["competencia"]), _month_index(coverage["competencia"])
     have = pd.MultiIndex.from_arrays([covered_month, coverage["sistema"].astype(str).to_numpy(),
                                       coverage["uf_codigo"].astype(str).to_numpy()])
     mine = pd.MultiIndex.from_arrays([month, frame["sistema"].astype(str).to_numpy(),
@@ -143,18 +144,12 @@ def in_coverage(frame: pd.DataFrame, coverage: pd.DataFrame | None) -> np.ndarra
     return ~np.isin(month, covered_month) | mine.isin(have)
 
 
-def _month_numbers(values) -> np.ndarray:
-    """year x 12 + month of each date-like value."""
-    stamps = pd.to_datetime(pd.Series(values).reset_index(drop=True))
-    return (stamps.dt.year * 12 + stamps.dt.month).to_numpy()
-
-
 def uncovered_ufs(coverage: pd.DataFrame | None, population: pd.DataFrame, competencia: date) -> dict[str, list[str]]:
     """Per system, the UFs of the population file (of ``competencia``'s year) that the month's cube does not
     cover (their files of the month have not landed), when the month has a coverage record; else {}."""
     if coverage is None or coverage.empty:
         return {}
-    now = coverage[_month_numbers(coverage["competencia"]) == competencia.year * 12 + competencia.month]
+    now = coverage[_month_index(coverage["competencia"]) == _month_index([competencia])[0]]
     if now.empty:
         return {}
     from vigia.sus.geo import UF_BY_CODE
@@ -165,7 +160,7 @@ def uncovered_ufs(coverage: pd.DataFrame | None, population: pd.DataFrame, compe
     return {sistema: out for sistema, out in missing.items() if out}
 
 
-def uf_coverage(warehouse, inicio: date, fim: date) -> pd.DataFrame:
+def warehouse_uf_coverage(warehouse, inicio: date, fim: date) -> pd.DataFrame:
     """``sus_cube_uf_coverage`` of the months ``inicio`` .. ``fim`` (``include/sql/sus/uf_coverage.sql``);
     empty when the warehouse has no such table yet."""
     if not warehouse.table_exists(UF_COVERAGE_TABLE):
@@ -251,7 +246,7 @@ def cubes_from_warehouse(warehouse, competencia: date, population: pd.DataFrame,
     regional = _dates(warehouse.query_file("sus/score_regional_cube.sql", {"inicio": inicio, "fim": competencia}))
     month = _dates(warehouse.query_file("sus/cube_history.sql", {"inicio": competencia, "fim": competencia}))
     rates, per_capita = per_capita_from_warehouse(warehouse, competencia, population, k, window, run_id, publish)
-    coverage = uf_coverage(warehouse, runs.add_months(competencia, 1 - window), competencia)
+    coverage = warehouse_uf_coverage(warehouse, runs.add_months(competencia, 1 - window), competencia)
     return ScoreCubes(month, _dates(est), past, _dates(_sorted(mun, MUN_KEYS)), regional, rates, per_capita,
                       coverage)
 
