@@ -27,7 +27,9 @@ TABLES = pipeline.MONTH_SCORE_TABLES
 # ranking's escore_* / n_escores / rank_escore (and the order of ties at zero excess) changed; refrozen
 # again when the empirical-Bayes rates took every municipality of the population file (zero production
 # included) so that b is the national rate: taxa_eb, limiar, dif, escore_municipal, the per-capita
-# score and the ranking's percentiles changed, no money did
+# score and the ranking's percentiles changed, no money did; refrozen when a municipality whose production
+# stopped kept its 12-month per-capita score: 65 municipal rows and 22 per-capita scores added, 140 per-capita
+# values shared anew, the ranking's percentiles and the order of ties at zero excess changed, no money did
 GOLDEN = Path(__file__).parent / "sus_scoring_golden"
 
 
@@ -227,8 +229,8 @@ def test_a_uf_that_has_not_landed_is_left_out_of_the_per_capita_pool(reference, 
     assert not c.rates["municipio"].str.startswith(UF_CODE[out]).any()
     # its municipalities stay in the municipal table, with their rate, no cutoff, no excess, and why
     theirs = got.municipal[got.municipal["municipio"].str.startswith(UF_CODE[out])]
-    full = reference["result"].municipal
-    assert len(theirs) == int(full["municipio"].str.startswith(UF_CODE[out]).sum()) > 0
+    produced = cube[(cube["competencia"] == END) & (cube["uf"] == out)].groupby(["municipio", "alvo"]).ngroups
+    assert len(theirs) == produced > 0
     assert theirs[["cutoff", "excesso_quantidade", "excesso_valor", "taxa_eb", "limiar"]].isna().all().all()
     assert (theirs["taxa"] > 0).all()
     assert set(theirs["reason"]) <= {scoring.UNCOVERED_REASON.format(sistema=s) for s in ("SIA", "SIH")}
@@ -271,3 +273,49 @@ def test_scoring_without_publishing_writes_no_table(reference, warehouse):
     assert not warehouse.table_exists(scoring.UF_COVERAGE_TABLE)
     scoring.score_from_warehouse(warehouse, END, reference["population"], reference["registry"], MONTHS)
     assert warehouse.table_exists(scoring.UF_COVERAGE_TABLE)
+
+
+def test_a_municipality_whose_production_stopped_keeps_its_12_month_score(reference, warehouse):
+    # the municipality x target with the highest 12-month score has no production in END (its rows
+    # removed): its score is the sum of the window's difs all the same, and the establishments that served
+    # it in the window share it, by their share of its production
+    cube, pop = reference["cube"], reference["population"]
+    rates = scoring.cubes_from_frame(cube, END, pop).rates
+    j, a = rates.loc[rates["escore_municipal"].idxmax(), ["municipio", "alvo"]]
+    stopped = cube[~((cube["competencia"] == END) & (cube["municipio"] == j) & (cube["alvo"] == a))]
+    assert len(stopped) < len(cube)
+    load_cubes(warehouse, stopped)
+
+    got, c = scoring.score_from_warehouse(warehouse, END, pop, reference["registry"], MONTHS)
+    row = c.rates[(c.rates["municipio"] == j) & (c.rates["alvo"] == a)]
+    assert len(row) == 1 and float(row["dif"].iloc[0]) == 0.0
+    escore = float(row["escore_municipal"].iloc[0])
+    assert escore > 0
+    # its row in the municipal table: no production, no excess, the target's cutoff and the population
+    mun = got.municipal[(got.municipal["municipio"] == j) & (got.municipal["alvo"] == a)]
+    assert len(mun) == 1
+    assert mun[["quantidade", "valor", "taxa", "excesso_quantidade", "excesso_valor"]].iloc[0].tolist() == [0] * 5
+    np.testing.assert_allclose(float(mun["escore_municipal"].iloc[0]), escore, rtol=1e-12)
+    cutoffs = got.municipal.loc[(got.municipal["alvo"] == a) & (got.municipal["quantidade"] > 0), "cutoff"]
+    assert float(mun["cutoff"].iloc[0]) == float(cutoffs.dropna().iloc[0])
+    year = pop[(pop["municipio"] == j) & (pop["ano"] == END.year)]
+    assert int(mun["populacao"].iloc[0]) == int(year["populacao"].iloc[0])
+    # shared by hand: value_e = sum over municipalities i of P_ei / P_i x escore_i, the window's production
+    window = stopped[(stopped["competencia"] > MONTHS[0]) & (stopped["alvo"] == a)]
+    served = sorted(window.loc[window["municipio"] == j, "cnes"].dropna().unique())
+    assert served
+    scored = c.rates[c.rates["alvo"] == a].set_index("municipio")["escore_municipal"]
+    inside = window[window["municipio"].isin(scored.index)]
+    p_ei = inside.groupby(["cnes", "municipio"])["quantidade"].sum()
+    p_i = inside.groupby("municipio")["quantidade"].sum()
+    per_capita = got.scores[(got.scores["score"] == "taxa_per_capita_eb") & (got.scores["alvo"] == a)]
+    for cnes in served:
+        mine = p_ei.loc[cnes]
+        want = float(sum(q / p_i[i] * scored[i] for i, q in mine.items() if p_i[i] > 0))
+        value = per_capita.loc[per_capita["cnes"] == cnes, "value"]
+        assert len(value) == 1 and want >= mine[j] / p_i[j] * escore > 0
+        np.testing.assert_allclose(float(value.iloc[0]), want, rtol=1e-9)
+    # the pandas path keeps it the same way: same tables
+    ref = scoring.score_month(stopped, END, pop, reference["registry"], MONTHS)
+    for name in TABLES:
+        assert_same(getattr(ref, name), getattr(got, name), name)

@@ -13,7 +13,9 @@
 --   EB rate:  per target x month: r = y/n; b = Σy/Σn; s² = Σ n (r − b)² / Σn; n̄ = Σn / N;
 --             a = max(0, s² − b/n̄) (CLAMPED at 0); EB = b + a / (a + b/n) × (r − b) (EB = b when a = 0)
 --   score:    limiar = k × b × per; dif = max(0, EB × per − limiar);
---             escore_municipal = Σ dif over the window's months, for the pairs j x a with a cube row in :fim
+--             escore_municipal = Σ dif over the window's months, for the pairs j x a of :fim's pool with a
+--             cube row in :fim or a dif > 0 in one of the window's months (production that stopped still
+--             counts for 12 months)
 --   share:    P_ej = production of establishment e for the residents of j over the window;
 --             value_e = Σ_j P_ej / Σ_e P_ej × escore_municipal_j (municipalities with Σ_e P_ej = 0 skipped),
 --             summed here as Σ over the window's cube rows of quantidade × w_j, w_j = escore_municipal_j /
@@ -22,7 +24,7 @@
 --             cube is the sum of the same rows), so P_j comes from `produced`
 --
 -- Two kinds of rows, told apart by `nivel`:
---   'municipio':       municipio, alvo, taxa_eb, limiar, dif, escore_municipal (one per j x a of :fim)
+--   'municipio':       municipio, alvo, taxa_eb, limiar, dif, escore_municipal (one per scored j x a)
 --   'estabelecimento': cnes, alvo, valor (one per establishment x target with production for one of them)
 -- Municipalities of an unknown UF are left out, as in the municipal cube. Order is applied in pandas.
 -- Bind variables: :inicio, :fim (DATE, inclusive), :k, :per (DOUBLE)
@@ -95,7 +97,11 @@ scored AS MATERIALIZED (
            SUM(GREATEST(taxa_eb - limiar, 0)) AS escore_municipal
     FROM rates
     GROUP BY municipio, alvo
-    HAVING MAX(CASE WHEN competencia = :fim THEN no_cubo ELSE 0 END) = 1
+    -- in the month's pool, and with production in the month or a dif above 0 in one of the window's months:
+    -- a municipality whose production stopped keeps its 12-month score, shared by the window's production
+    HAVING MAX(CASE WHEN competencia = :fim THEN 1 ELSE 0 END) = 1
+       AND (MAX(CASE WHEN competencia = :fim THEN no_cubo ELSE 0 END) = 1
+            OR SUM(GREATEST(taxa_eb - limiar, 0)) > 0)
 ),
 weights AS (
     -- w_j = escore_municipal_j / P_j, P_j = the window's production for the residents of j (Σ_e P_ej)

@@ -281,10 +281,13 @@ def cubes_from_frame(cube: pd.DataFrame, competencia: date, population: pd.DataF
     months = pd.to_datetime(cube["competencia"]).dt.date
     now = cube[months == competencia]
     mun = cubes.by_municipality(cube)
-    scored = now.loc[now["uf"].notna(), ["municipio", "alvo"]].drop_duplicates()
+    produced = now.loc[now["uf"].notna(), ["municipio", "alvo"]].drop_duplicates()
     every = with_every_municipality(population_for(mun, population), population, coverage)
     rates = scores.municipal_rate_scores(every, k=k, window=window, only_months=[competencia])
-    rates = rates.merge(scored, on=["municipio", "alvo"])  # the pairs with production in the month
+    # the pairs with production in the month, and those whose production stopped with a dif > 0 in the window
+    in_month = rates.merge(produced.assign(_produziu=True), on=["municipio", "alvo"], how="left")["_produziu"]
+    rates = rates[in_month.fillna(False).to_numpy(bool) | (rates["escore_municipal"].to_numpy(float) > 0)]
+    scored = rates[["municipio", "alvo"]]
     inside = cube[months > runs.add_months(competencia, -window)].merge(scored, on=["municipio", "alvo"])
     shares = (inside.groupby(["cnes", "municipio", "alvo"], as_index=False)["quantidade"].sum()
               .assign(competencia=competencia))
@@ -350,6 +353,28 @@ def with_uncovered(excess: pd.DataFrame, uncovered: pd.DataFrame) -> pd.DataFram
     return _sorted(pd.concat([excess, rows[excess.columns]], ignore_index=True), keys)
 
 
+def with_stopped(municipal: pd.DataFrame, rates: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
+    """The municipal table with the per-capita pairs (``rates``) that have no production in the month: a
+    municipality whose production stopped keeps, for 12 months, the score its window's difs add up to
+    (:func:`cubes_from_frame`, ``score_per_capita.sql``). Its row has quantity, value, rate and excess 0, the
+    target's cutoff of the month, and its population; the per-capita columns come from ``rates``."""
+    keys = ["municipio", "alvo", "competencia"]
+    extra = rates.merge(municipal[keys], on=keys, how="left", indicator=True)
+    extra = extra[(extra["_merge"] == "left_only").to_numpy()].drop(columns="_merge")
+    if extra.empty:
+        return municipal
+    from vigia.sus.geo import ufs_of
+
+    per_alvo = municipal.groupby("alvo", sort=False).agg(sistema=("sistema", "first"), cutoff=("cutoff", "first"))
+    extra = population_for(extra.merge(per_alvo.reset_index(), on="alvo", how="left"), population)
+    extra = extra.assign(uf=ufs_of(extra["municipio"]).to_numpy(), quantidade=0.0, valor=0.0, taxa=0.0,
+                         excesso_quantidade=0.0, excesso_valor=0.0, reason=None)
+    if "n_aih" in municipal.columns:
+        extra["n_aih"] = 0
+    out = pd.concat([municipal, extra[municipal.columns]], ignore_index=True)
+    return _sorted(out, [k for k in MUN_KEYS if k in out.columns])
+
+
 def measured(osc: pd.DataFrame, measures: dict[str, str] | None) -> pd.DataFrame:
     """The oscillation rows of the measure each target asks for (``alvos.csv``'s ``medida``: ``quantidade``,
     ``valor`` or ``ambos``; ``measures``: alvo -> medida). A target not in ``measures`` (or ``measures``
@@ -392,7 +417,8 @@ def score_cubes(c: ScoreCubes, competencia: date, population: pd.DataFrame, regi
     excess = scores.municipal_excess(population_for(mun_now[covered], population), q=q)
     if not covered.all():
         excess = with_uncovered(excess, population_for(mun_now[~covered], population))
-    municipal = excess.merge(c.rates, on=["municipio", "alvo", "competencia"], how="left")
+    municipal = with_stopped(excess.merge(c.rates, on=["municipio", "alvo", "competencia"], how="left"),
+                             c.rates, population)
     exc_shares = scores.share_excess(excess, shares_now)
 
     sih = est_now[est_now["sistema"] == "SIH"]
