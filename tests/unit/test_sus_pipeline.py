@@ -368,3 +368,44 @@ def test_a_uf_whose_files_have_not_landed_is_not_covered(landing, tmp_path, ware
                           "ORDER BY sistema, uf", {"c": END})
     assert list(zip(got["sistema"], got["uf"])) == [(s, uf) for s in ("SIA", "SIH") for uf in ufs]
     assert p.score(p.SusRun("r2", END, str(copy)), warehouse)["ufs_not_landed"] == {}
+
+
+def test_a_uf_without_its_cnes_file_of_the_month_is_registered_from_its_latest_earlier_one(landing, tmp_path,
+                                                                                           warehouse):
+    # the benign flags (mobile unit, regional spike) read the CNES registry: a UF whose ST file of the month
+    # has not landed gets its previous month's, and the gate's record says so
+    import shutil
+
+    copy = tmp_path / "landing"
+    shutil.copytree(landing, copy)
+    before = date(2026, 9, 1)
+    (copy / "CNES" / f"STMG{END:%y%m}.parquet").unlink()
+    run = p.SusRun("r0", END, str(copy))
+    ufs = p.list_ufs(run)
+    for uf in ufs:
+        p.ingest_uf(run, uf)
+    notes = p.gate_ingest(run, warehouse, ufs)["registry_notes"]
+    registry = pd.read_parquet(run.file("registry.parquet"))
+    assert set(registry.loc[registry["uf"] == "MG", "arquivo"]) == {f"STMG{before:%y%m}.parquet"}
+    assert set(registry.loc[registry["uf"] == "SP", "arquivo"]) == {f"STSP{END:%y%m}.parquet"}
+    mg = pd.read_parquet(copy / "CNES" / f"STMG{before:%y%m}.parquet")
+    assert len(registry[registry["uf"] == "MG"]) == len(mg) > 0
+    assert notes == [f"CNES: no ST file of MG for competência {END:%Y-%m}; its registry is STMG{before:%y%m}.parquet "
+                     f"({before:%Y-%m}), the latest before it"]
+    assert warehouse.query("SELECT success FROM dq_results WHERE suite = 'sus_registry'")["success"].tolist() == [True]
+
+
+def test_a_uf_without_any_cnes_file_fails_the_gate_naming_it(landing, tmp_path, warehouse):
+    import shutil
+
+    copy = tmp_path / "landing"
+    shutil.copytree(landing, copy)
+    for path in (copy / "CNES").glob("STMG*"):
+        path.unlink()
+    text = ingest_gate_failure(p.SusRun("r0", END, str(copy)), warehouse)
+    assert "DQ gate 'sus_registry' failed" in text
+    assert "column cnes_sem_cadastro: expect_column_values_to_be_null" in text
+    assert f"CNES: no ST file of MG for competência {END:%Y-%m} or earlier" in text
+    served = pd.read_parquet(copy / "SIA" / f"PAMG{END:%y%m}.parquet", columns=["PA_CODUNI"])["PA_CODUNI"]
+    assert f"establishment(s) with production in MG are not in the registry (e.g. {sorted(set(served))[0]}" in text
+    assert not warehouse.table_exists("sus_production_monthly")

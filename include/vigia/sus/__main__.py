@@ -37,7 +37,7 @@ def sheet(cnes: str, alvo: str, competencia: str, landing: str, out: Path | None
     if population.empty:
         raise SystemExit(f"no IBGE population for {competencia} in the warehouse (sus_population): "
                          "run sus_anomaly_scoring for it first")
-    registry = datasus.read_competencia(landing, "CNES", month)
+    registry, _ = datasus.read_registry(landing, month)
     tgt = targets.load()
     result, month_cubes = scoring.score_from_warehouse(wh, month, population, registry, covered,
                                                        history_months=history_months, publish=False,

@@ -221,6 +221,39 @@ def population_problems(population: pd.DataFrame, limit: int = 10) -> list[str]:
         [f"{path}: {len(bad)} bad lines in all"] if len(bad) > limit else [])
 
 
+def registry_coverage(run: SusRun, ufs: list[str], registry: pd.DataFrame) -> pd.DataFrame:
+    """uf, cnes, cnes_sem_cadastro: every establishment with staged production, by the UF of its files, and
+    ``cnes_sem_cadastro`` = its CNES when the registry (``datasus.read_registry``) lacks it, else null (what the
+    ``sus_registry`` suite checks: without the registry an establishment gets no mobile-unit or regional-spike
+    flag, nor a UF and municipality in the ranking)."""
+    frames = []
+    con = ingest_sql.connect("1GB", 1)
+    try:
+        for uf in ufs:
+            files = production_files(run, [uf])
+            if files:
+                rel = con.read_parquet([str(f) for f in files], union_by_name=True)
+                frames.append(rel.project("cnes").distinct().order("cnes").df().assign(uf=uf))
+    finally:
+        con.close()
+    est = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"cnes": [], "uf": []}, dtype=object)
+    cnes = est["cnes"].astype(str)
+    known = set(registry["cnes"].dropna().astype(str))
+    return est[["uf", "cnes"]].assign(cnes_sem_cadastro=cnes.where(~cnes.isin(known)))
+
+
+def registry_gaps(coverage: pd.DataFrame, examples: int = 5) -> list[str]:
+    """One line per UF whose establishments with production are missing from the CNES registry."""
+    out = []
+    for uf, g in coverage.groupby("uf", sort=True):
+        missing = g["cnes_sem_cadastro"].dropna()
+        if len(missing):
+            out.append(f"CNES: {len(missing)} of {len(g)} establishment(s) with production in {uf} are not in "
+                       f"the registry (e.g. {', '.join(missing.head(examples))}): no mobile-unit or "
+                       "regional-spike flag for them")
+    return out
+
+
 def gate_ingest(run: SusRun, warehouse: Warehouse, ufs: list[str]) -> dict:
     """Quarantined share per file under the threshold; a sample of the quarantine; the IBGE population
     table; codes, money and population coverage on the staged production's summary per municipality.
@@ -249,7 +282,11 @@ def gate_ingest(run: SusRun, warehouse: Warehouse, ufs: list[str]) -> dict:
     record(warehouse, report, run.info("dq_ingest"))
     report.raise_for_failure()
     population.to_parquet(run.file("population.parquet"), index=False)
-    registry = datasus.read_competencia(run.landing, "CNES", run.competencia)
+    registry, registry_notes = datasus.read_registry(run.landing, run.competencia, ufs)
+    report = validate(coverage := registry_coverage(run, ufs, registry), quality.registry_suite(run.max_bad_share))
+    report.notes += (report_notes := registry_notes + registry_gaps(coverage))
+    record(warehouse, report, run.info("dq_ingest"))
+    report.raise_for_failure()
     registry.to_parquet(run.file("registry.parquet"), index=False)
     summary = with_population_coverage(production_summary(production_files(run, ufs)), population,
                                        run.competencia.year)
@@ -257,7 +294,7 @@ def gate_ingest(run: SusRun, warehouse: Warehouse, ufs: list[str]) -> dict:
     record(warehouse, report, run.info("dq_ingest"))
     report.raise_for_failure()
     return {"rows": int(summary["linhas"].sum()) if len(summary) else 0, "quarantined": int(files["bad"].sum()),
-            "files": len(files)}
+            "files": len(files), "registry_notes": report_notes}
 
 
 # --- cube ---------------------------------------------------------------------------

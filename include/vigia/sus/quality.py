@@ -22,6 +22,8 @@ Gates sit between ingestion -> cubes -> scores:
 * ``sus_population``: on ``IBGE/populacao.csv``: 6-digit municipality, a year, a population
   that is a positive integer, one row per municipality x year; its failure names the file's lines
   (a zero or blank population would turn every empirical-Bayes rate of its target and month into NaN).
+* ``sus_registry``: the establishments with production are in the CNES registry of the competência
+  (per UF its ST file of the month, else the latest earlier one), up to the bad-share threshold.
 * ``sus_cube``: the cube has rows, keys are not null, money is not negative.
 * ``sus_ranking``: ranks are 1..n without gaps, excess is not negative.
 """
@@ -103,6 +105,20 @@ def files_suite(max_bad_share: float = DEFAULT_MAX_BAD_SHARE) -> Suite:
         return [e.ExpectColumnValuesToBeBetween(column="bad_share", min_value=0, max_value=max_bad_share)]
 
     return Suite("sus_ingest_files", build, f"quarantined share per file <= {max_bad_share:.1%}")
+
+
+def registry_suite(max_bad_share: float = DEFAULT_MAX_BAD_SHARE) -> Suite:
+    """On :func:`vigia.sus.pipeline.registry_coverage` (one row per establishment with production): at most
+    ``max_bad_share`` of them missing from the CNES registry. A UF with no ST file fails it; a few
+    establishments newer than the registry's month pass, named in the report's notes."""
+    def build():
+        import great_expectations as gx
+
+        e = gx.expectations
+        return [e.ExpectColumnValuesToBeNull(column="cnes_sem_cadastro", mostly=1 - max_bad_share)]
+
+    return Suite("sus_registry", build,
+                 f"establishments with production in the CNES registry (missing <= {max_bad_share:.1%})")
 
 
 def cube_suite() -> Suite:

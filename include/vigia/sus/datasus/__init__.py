@@ -15,6 +15,8 @@ Its modules, in the order a read goes through them:
 * :mod:`~vigia.sus.datasus.problems`: :func:`code_problems`, row by row (nothing is dropped).
 * :mod:`~vigia.sus.datasus.competencia`: :func:`read_competencia`, one competência across the files
   (and delay window) that can hold it.
+* :mod:`~vigia.sus.datasus.registry`: :func:`read_registry`, the CNES registry of a competência per UF
+  (its month's file, else the latest earlier one).
 * :mod:`~vigia.sus.datasus.months`: month parsing and arithmetic shared by the above.
 """
 
@@ -38,6 +40,7 @@ from vigia.sus.datasus.months import _add_months, _as_month
 from vigia.sus.datasus.normalisation import _number, normalise, read_file, read_population
 from vigia.sus.datasus.problems import code_problems
 from vigia.sus.datasus.readers import _read_dbf, read_raw
+from vigia.sus.datasus.registry import read_registry
 
 __all__ = [
     "CODE_WIDTHS",
@@ -59,6 +62,7 @@ __all__ = [
     "normalise",
     "parse_name",
     "read_competencia",
+    "read_registry",
     "read_file",
     "read_population",
     "read_raw",
