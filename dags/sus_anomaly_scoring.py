@@ -35,8 +35,8 @@ municipality x target), `sus_production_by_establishment` and
 `sus_production_by_municipality` (its sums), with `sus_cube_files` and `sus_cube_uf_coverage` (the
 UFs whose files of the month landed: a UF that has not landed is left out of the per-capita rates,
 not counted as zero production), then `sus_anomaly_scores`,
-`sus_municipal_excess`, `sus_provider_ranking`, `sus_benign_flags`,
-`sus_excess_concentration`; fact sheets in `data/reports/sus/<YYYY-MM>/`.
+`sus_municipal_excess`, `sus_provider_ranking`, `sus_provider_excess` (the excess money per
+establishment x target, by part), `sus_benign_flags`, `sus_excess_concentration`; fact sheets in `data/reports/sus/<YYYY-MM>/`.
 `score` also writes the IBGE population of its window's years to `sus_population`
 (partition = year), where the per-capita rates are computed.
 """
@@ -51,8 +51,8 @@ from airflow.sdk import Param, Variable, dag, get_current_context, task
 from common.vigia_airflow import fail_fast, logical_moment, warehouse, warehouse_asset
 
 CUBES = ["sus_production_monthly", "sus_production_by_establishment", "sus_production_by_municipality"]
-SCORES = ["sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
-          "sus_excess_concentration"]
+SCORES = ["sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_provider_excess",
+          "sus_benign_flags", "sus_excess_concentration"]
 DQ_RESULTS = warehouse_asset("dq_results")
 # the landing files of each cube and the UFs it covers, published with it
 CUBE_FILES = [warehouse_asset("sus_cube_files"), warehouse_asset("sus_cube_uf_coverage")]

@@ -15,7 +15,8 @@ def main() -> int:
     wh = open_warehouse(spec)
     print(f"\nWhat landed in the warehouse ({spec.describe()}):")
     tables = ("glosa_clusters", "glosa_cluster_profiles", "glosa_segment_runs", "sus_production_monthly",
-              "sus_production_by_establishment", "sus_production_by_municipality", "sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
+              "sus_production_by_establishment", "sus_production_by_municipality", "sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking",
+              "sus_provider_excess", "sus_benign_flags",
               "sus_excess_concentration", "regulation_model_runs", "regulation_decisions", "rule_activations",
               "rule_backtests", "dq_results", "dq_quarantine")
     for table in tables:

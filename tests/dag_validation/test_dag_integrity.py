@@ -86,8 +86,8 @@ def test_sus_dag_shape(dagbag):
     for empty_map_ok in ("score", "publish_scores"):        # an empty map (no history / no sheets) is skipped
         assert dag.get_task(empty_map_ok).trigger_rule == "none_failed"
     assert {o.name for o in dag.get_task("publish_scores").outlets} == {
-        "sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
-        "sus_excess_concentration"}
+        "sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_provider_excess",
+        "sus_benign_flags", "sus_excess_concentration"}
     cubes = ["sus_production_monthly", "sus_production_by_establishment", "sus_production_by_municipality"]
     assert [o.name for o in dag.get_task("publish_cube").outlets] == [*cubes, "sus_cube_files", "sus_cube_uf_coverage", "dq_quarantine"]
     assert [o.name for o in dag.get_task("build_history_cube").outlets] == [

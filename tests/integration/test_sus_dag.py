@@ -19,7 +19,7 @@ CONF = {"build_missing_history": True, "top_fact_sheets": 11}   # 11 sheets: 2 m
 
 def counts(wh) -> dict:
     tables = ["sus_production_monthly", "sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking",
-              "sus_benign_flags", "sus_excess_concentration"]
+              "sus_provider_excess", "sus_benign_flags", "sus_excess_concentration"]
     return {t: int(wh.query(f"SELECT COUNT(*) AS n FROM {t}")["n"].iloc[0]) for t in tables}
 
 

@@ -111,6 +111,18 @@ def test_rerun_replaces_the_month_and_scores_are_published_together(landing, war
     # the per-capita rolling sum ran over the one month in the warehouse: kept, marked, out of the percentiles
     per_capita = warehouse.query("SELECT DISTINCT reason FROM sus_anomaly_scores WHERE score = 'taxa_per_capita_eb'")
     assert per_capita["reason"].tolist() == ["janela parcial: 1 de 12 meses no armazém; fora do ranking"]
+    # the money per target, by part, adds up to the ranking's; filterable by target, UF and municipality
+    excess = warehouse.query("SELECT * FROM sus_provider_excess")
+    assert excess["run_id"].unique().tolist() == ["r4"] and excess["alvo"].nunique() > 3
+    parts = excess[["excesso_per_capita", "excesso_preco", "excesso_salto"]].sum(axis=1)
+    assert (abs(parts - excess["excesso_valor"]) < 1e-6).all() and (parts > 0).sum() >= 3
+    ranking = warehouse.query("SELECT cnes, uf, municipio, excesso_valor FROM sus_provider_ranking")
+    by_cnes = excess.groupby("cnes")["excesso_valor"].sum()
+    both = ranking.set_index("cnes").join(by_cnes.rename("por_alvo"), how="inner")
+    assert len(both) == len(by_cnes) and (abs(both["excesso_valor"] - both["por_alvo"]) < 1e-6).all()
+    where = excess.merge(ranking[["cnes", "uf", "municipio"]], on="cnes", suffixes=("", "_ranking"))
+    assert where["uf"].notna().all() and (where["uf"] == where["uf_ranking"]).all()
+    assert (where["municipio"] == where["municipio_ranking"]).all()
 
 
 def test_a_municipality_without_population_fails_the_gate_naming_it(landing, tmp_path, warehouse):

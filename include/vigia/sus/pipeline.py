@@ -34,8 +34,8 @@ CUBE_TABLE = cubes.CUBE_TABLE
 COARSE_TABLES = cubes.COARSE_TABLES  # published with the finest cube, in the same transaction
 CUBE_FILES_TABLE = "sus_cube_files"  # the landing files each cube was built from, published with it
 UF_COVERAGE_TABLE = scoring.UF_COVERAGE_TABLE  # the UFs whose own-month files each cube read, published with it
-SCORE_TABLES = ["sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_benign_flags",
-                "sus_excess_concentration"]
+SCORE_TABLES = ["sus_anomaly_scores", "sus_municipal_excess", "sus_provider_ranking", "sus_provider_excess",
+                "sus_benign_flags", "sus_excess_concentration"]
 SYSTEMS = ("SIA", "SIH")
 MAX_FACT_SHEET_PARTS = 4  # mapped fact_sheets tasks at most (matplotlib is single-threaded: ~0.2 s a chart)
 # ~10 sheets a part: each part reads the month's scores again, in its own process; when a part also read the
@@ -537,7 +537,8 @@ def _sheet_index(parts) -> dict[str, str]:
 
 
 def publish_scores(run: SusRun, warehouse: Warehouse, sheet_parts=None) -> dict:
-    """Replace the competência's scores, municipal excess, ranking, flags and concentration together.
+    """Replace the competência's scores, municipal excess, ranking, excess per target, flags and concentration
+    together.
 
     ``sheet_parts``: the results of the :func:`fact_sheets` parts (the mapped task's XCom; empty or
     None without sheets): each ranking row's ``folha_de_fatos`` is its sheet's path, from their indexes.
@@ -565,6 +566,9 @@ def publish_scores(run: SusRun, warehouse: Warehouse, sheet_parts=None) -> dict:
         PartitionWrite("sus_provider_ranking", part, keep(ranking, [
             "cnes", "uf", "municipio", "rank", "rank_escore", "excesso_valor", "escore_combinado", "escore_maximo",
             "n_escores", "flags", "folha_de_fatos"])),
+        PartitionWrite("sus_provider_excess", part, keep(r.excess_by_target.merge(registry, on="cnes", how="left"), [
+            "cnes", "uf", "municipio", "alvo", "excesso_per_capita", "excesso_preco", "excesso_salto",
+            "excesso_valor"])),
         PartitionWrite("sus_benign_flags", part, keep(r.flags, ["cnes", "municipio", "alvo", "flag", "detail"])),
         PartitionWrite("sus_excess_concentration", part, keep(r.concentration, [
             "excesso_total", "n_com_excesso", "participacao_top5", "participacao_top100"])),
