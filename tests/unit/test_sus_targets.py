@@ -57,3 +57,18 @@ def test_nested_codes_within_one_target_overlap(tmp_path):
                             ["B", "1", "patologia", "SIA", "0203", "", "", "ambos"]])
     with pytest.raises(targets.TargetError, match=r"A \(0202\) overlaps A \(020201\)"):
         targets.load(path)
+
+
+def test_the_default_sih_targets_are_named_after_what_the_real_admissions_treat():
+    # the real RD rows (tests/fixtures/datasus): the admissions of forma 030310 have pregnancy diagnoses
+    # (ICD-10 chapter XV, O00-O99), those of 030314 respiratory ones (chapter X, J); 030310 was once named
+    # "Tratamento em pneumologia"
+    from pathlib import Path
+
+    rd = pd.read_parquet(Path(__file__).parents[1] / "fixtures" / "datasus" / "SIH_RD_AC_201606_head100.parquet",
+                         columns=["PROC_REA", "DIAG_PRINC"])
+    pregnancy = rd[rd["PROC_REA"].str.startswith("030310")]
+    assert len(pregnancy) >= 3 and pregnancy["DIAG_PRINC"].str.startswith("O").all()
+    names = targets.load().set_index("alvo")["nome"]
+    assert names["SIH-030310"] == "Tratamento durante a gestação, parto e puerpério"
+    assert "pneumo" not in " ".join(names).lower()
