@@ -25,7 +25,7 @@ def scored(tmp_path_factory):
 def mobile_sheet(scored):
     p = scored["planted"]["campanha_unidade_movel"]
     page = fact_sheets.render(p["cnes"], p["alvo"], END, scored["cube"], scored["result"], scored["names"],
-                              scored["registry"])
+                              scored["registry"], population=scored["population"])
     return p, page
 
 
@@ -33,7 +33,7 @@ def mobile_sheet(scored):
 def sih_sheet(scored):
     p = scored["planted"]["hospital_caro"]
     page = fact_sheets.render(p["cnes"], p["alvo"], END, scored["cube"], scored["result"], scored["names"],
-                              scored["registry"])
+                              scored["registry"], population=scored["population"])
     return p, page
 
 
@@ -322,3 +322,33 @@ def test_an_empty_part_reads_no_rows_but_the_months(scored, tmp_path):
     cube, months = fact_sheets.read_part_cube(cube_file, chosen)
     assert chosen.empty and cube.empty and list(cube.columns) == list(scored["cube"].columns) and len(months) == 13
     assert fact_sheets.render_selected(chosen, scored["result"], cube, scored["names"], None, tmp_path, months) == []
+
+
+def test_state_rates_divide_by_every_municipality_of_the_state(scored):
+    # the state rate of a target is its production in the UF over the population of EVERY municipality of the
+    # UF (IBGE), not only of those with production that month
+    from vigia.sus.fact_sheets.data import MonthData
+    from vigia.sus.geo import ufs_of
+
+    cube, result, population = scored["cube"], scored["result"], scored["population"]
+    p = scored["planted"]["campanha_unidade_movel"]
+    # a municipality with no production at all in the month (the sample's all produce something)
+    uf_code = str(cube["municipio"].dropna().iloc[0])[:2]
+    quiet = next(f"{uf_code}{i:04d}" for i in range(9999, 0, -1) if f"{uf_code}{i:04d}" not in set(population["municipio"]))
+    population = pd.concat([population, pd.DataFrame({"municipio": [quiet], "ano": [END.year], "populacao": [250_000]})],
+                           ignore_index=True)
+    data = MonthData(cube, result, END, scored["registry"], [p["cnes"]], population=population)
+    t = data.target(p["alvo"])
+    month = cube[(pd.to_datetime(cube["competencia"]).dt.to_period("M") == pd.Period(END, "M"))
+                 & (cube["alvo"] == p["alvo"])]
+    year = population[population["ano"] == END.year].assign(uf=lambda d: ufs_of(d["municipio"]).to_numpy())
+    produced = month.groupby(ufs_of(month["municipio"]).to_numpy())["quantidade"].sum()
+    assert len(produced) == 5
+    for uf, q in produced.items():
+        assert t.por_uf[uf] == pytest.approx(q / year.loc[year["uf"] == uf, "populacao"].sum() * 100_000, rel=1e-12)
+    # the populations of the municipalities with production alone (what the sheets used before) leave it out
+    with_production = MonthData(cube, result, END, scored["registry"], [p["cnes"]]).target(p["alvo"])
+    quiet_uf = ufs_of([quiet])[0]
+    assert with_production.por_uf[quiet_uf] > t.por_uf[quiet_uf] * 1.01
+    sheet = data.sheet(p["cnes"], p["alvo"])
+    assert (sheet.detail["taxa_uf"] == sheet.detail["uf"].map(t.por_uf)).all()

@@ -44,7 +44,7 @@ def sheet(cnes: str, alvo: str, competencia: str, landing: str, out: Path | None
                                                        measures=targets.measures(tgt))
     cube = scoring.fact_sheet_cube(month_cubes.month, scoring.establishment_series(wh, start, month, [cnes]))
     html = fact_sheets.render(cnes, alvo, month, cube, result, dict(zip(tgt["alvo"], tgt["nome"])), registry,
-                              months=[pd.Timestamp(m) for m in covered])
+                              months=[pd.Timestamp(m) for m in covered], population=population)
     out = out or paths.data_dir() / "reports" / "sus" / f"{month:%Y-%m}" / fact_sheets.file_name(month, cnes, alvo)
     return fact_sheets.write(out, html)
 

@@ -518,7 +518,8 @@ def fact_sheets(run: SusRun, part: int = 0, parts: int = 1) -> dict:
     cube, months = sheets.read_part_cube(run.file("history.parquet"), chosen)
     log.info("fact sheets %d of %d: %d sheets from %d history rows", part + 1, parts, len(chosen), len(cube))
     written = sheets.render_selected(chosen, result, cube, dict(zip(tgt["alvo"], tgt["nome"])),
-                                     _part_registry(run, chosen["cnes"]), out_dir, months)
+                                     _part_registry(run, chosen["cnes"]), out_dir, months,
+                                     population=pd.read_parquet(run.file("population.parquet")))
     return {"sheets": len(written), "folder": str(out_dir), "history_rows": len(cube),
             "index": {p.name.split("_")[1]: str(p) for p in written}}
 

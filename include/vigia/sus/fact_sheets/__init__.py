@@ -40,7 +40,7 @@ __all__ = ["render", "write", "file_name", "select_top", "select_part", "read_pa
 
 def render(cnes: str, alvo: str, competencia: date, cube: pd.DataFrame, result: MonthScores,
            target_names: dict[str, str], registry: pd.DataFrame | None = None,
-           months: list[pd.Timestamp] | None = None) -> str:
+           months: list[pd.Timestamp] | None = None, population: pd.DataFrame | None = None) -> str:
     """The fact sheet of ``cnes`` x ``alvo`` x ``competencia`` as one self-contained HTML page.
 
     ``cube``: the finest cube (competencia, cnes, municipio, uf, alvo, sistema,
@@ -49,8 +49,9 @@ def render(cnes: str, alvo: str, competencia: date, cube: pd.DataFrame, result: 
     ``target_names``: alvo -> nome; ``registry``: CNES registry (cnes,
     municipio, tp_unid, uf[, competencia]) for the establishment's own
     municipality and unit type; ``months``: the x axis of the series when ``cube`` holds the earlier
-    months of this establishment only (default: the months of ``cube``). For many sheets of a month,
+    months of this establishment only (default: the months of ``cube``); ``population``: the IBGE population
+    (municipio, ano, populacao), the state rates' denominators (:class:`MonthData`). For many sheets of a month,
     :func:`render_top` filters the frames once for all of them.
     """
-    data = MonthData(cube, result, competencia, registry, [cnes], months=months)
+    data = MonthData(cube, result, competencia, registry, [cnes], months=months, population=population)
     return render_sheet(data.sheet(cnes, alvo), target_names)

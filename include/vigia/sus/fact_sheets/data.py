@@ -12,8 +12,9 @@ of the target's municipal rows: every municipality of the UFs the month's files
 cover, zero production included), so the sheet draws the line the threshold
 multiplies. Without a per-capita row it, and the state rates always, are
 Σ quantidade / Σ populacao × 100,000, the quantities from the cube (target x month)
-and the populations from ``result.municipal`` (every municipality with production
-of any target in the month, each counted once).
+and the populations of every municipality of the IBGE file in the month's year (``population``;
+without it, those of ``result.municipal``: the municipalities with production of any target in the
+month, which leaves the others out of the denominator and makes the rates too high).
 """
 
 from __future__ import annotations
@@ -67,8 +68,16 @@ class SheetData:
     vpa_own: pd.DataFrame | None
 
 
-def month_populations(result: MonthScores, competencia) -> pd.DataFrame:
-    """municipio, uf, populacao of every municipality of the month in ``result.municipal``."""
+def month_populations(result: MonthScores, competencia, population: pd.DataFrame | None = None) -> pd.DataFrame:
+    """municipio, uf, populacao of every municipality of the IBGE ``population`` (municipio, ano, populacao) in
+    the month's year; without it, of every municipality of the month in ``result.municipal``."""
+    if population is not None:
+        from vigia.sus.geo import ufs_of
+
+        year = population[population["ano"].astype("int64") == month_start(competencia).year]
+        pop = year[["municipio", "populacao"]].astype({"municipio": str}).drop_duplicates("municipio")
+        pop = pop.assign(uf=ufs_of(pop["municipio"]).to_numpy(), populacao=pop["populacao"].astype(float))
+        return pop.reset_index(drop=True)
     m = result.municipal
     m = m[same_month(m["competencia"], competencia)]
     cols = ["municipio", "populacao"] + (["uf"] if "uf" in m.columns else [])
@@ -134,7 +143,8 @@ class MonthData:
     ``cube``: the finest cube (competencia, cnes, municipio, uf, alvo, sistema,
     quantidade, valor, n_aih) of the month and the months before it (earlier
     months may be per establishment, municipio empty); ``result``: the month's
-    scores; ``registry``: CNES registry (cnes, municipio, tp_unid, uf[, competencia]).
+    scores; ``registry``: CNES registry (cnes, municipio, tp_unid, uf[, competencia]); ``population``: the
+    IBGE population (municipio, ano, populacao), the denominators of the state rates (:func:`month_populations`).
 
     ``cube`` needs only every month's rows of the establishments ``cnes`` and the month's rows
     of the targets their sheets show (:func:`vigia.sus.fact_sheets.top.read_part_cube`); given
@@ -143,7 +153,8 @@ class MonthData:
     """
 
     def __init__(self, cube: pd.DataFrame, result: MonthScores, competencia, registry: pd.DataFrame | None,
-                 cnes: Iterable[str], months: list[pd.Timestamp] | None = None):
+                 cnes: Iterable[str], months: list[pd.Timestamp] | None = None,
+                 population: pd.DataFrame | None = None):
         self.wanted = wanted = sorted({str(c) for c in cnes})
         self.month = month_start(competencia)
         self.registry_given = registry is not None
@@ -159,7 +170,7 @@ class MonthData:
                                                 for df in (result.scores, result.flags, result.excess_by_target))
         self.ranking = in_month(result.ranking)
         self.municipal = in_month(result.municipal)
-        self.pops = month_populations(result, self.month)
+        self.pops = month_populations(result, self.month, population)
         self.uf_of = pd.Series(self.pops["uf"].to_numpy(), index=self.pops["municipio"].to_numpy())
         self.registry = None if registry is None or registry.empty else _of(registry, wanted)
         self._targets: dict[str, TargetMonth] = {}

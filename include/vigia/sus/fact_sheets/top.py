@@ -152,17 +152,17 @@ def _month_value(arrow_type):
 
 def render_selected(selected: pd.DataFrame, result: MonthScores, cube: pd.DataFrame, target_names: dict[str, str],
                     registry: pd.DataFrame | None, out_dir: Path | str,
-                    months: list[pd.Timestamp] | None = None) -> list[Path]:
+                    months: list[pd.Timestamp] | None = None, population: pd.DataFrame | None = None) -> list[Path]:
     """Write the sheets ``selected`` (rows of :func:`select_top`) to ``out_dir``; their paths.
 
     ``cube`` may be the whole cube or only the rows the sheets need (:func:`read_part_cube`), then with
     ``months``, the months of the whole cube. The large frames are filtered once per month for all its
-    sheets (:class:`MonthData`).
+    sheets (:class:`MonthData`, which takes ``population`` too).
     """
     out_dir = Path(out_dir)
     paths = []
     for competencia, chosen in selected.groupby("competencia", sort=True):
-        data = MonthData(cube, result, competencia, registry, chosen["cnes"], months=months)
+        data = MonthData(cube, result, competencia, registry, chosen["cnes"], months=months, population=population)
         for row in chosen.itertuples(index=False):
             html_text = render_sheet(data.sheet(row.cnes, row.alvo), target_names)
             paths.append(write(out_dir / file_name(row.competencia, row.cnes, row.alvo), html_text))
@@ -171,10 +171,11 @@ def render_selected(selected: pd.DataFrame, result: MonthScores, cube: pd.DataFr
 
 def render_top(result: MonthScores, cube: pd.DataFrame, target_names: dict[str, str],
                registry: pd.DataFrame | None, out_dir: Path | str, top: int = 20,
-               part: int = 0, parts: int = 1) -> list[Path]:
+               part: int = 0, parts: int = 1, population: pd.DataFrame | None = None) -> list[Path]:
     """Write the sheets chosen by :func:`select_top` to ``out_dir`` (one per establishment); their paths.
 
     With ``parts`` > 1, only part ``part`` of them (:func:`select_part`): parallel tasks each write
     one part. Each page is the same whichever part writes it.
     """
-    return render_selected(select_part(result, top, part, parts), result, cube, target_names, registry, out_dir)
+    return render_selected(select_part(result, top, part, parts), result, cube, target_names, registry, out_dir,
+                           population=population)
