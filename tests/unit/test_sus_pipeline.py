@@ -255,7 +255,8 @@ def test_fact_sheet_parts_read_only_their_rows_and_publish_scores_takes_their_re
         (out["fact_sheets"]["history_rows"], len(history))
     tgt = targets.load()
     whole = fact_sheets.render_top(p.load_scores(run), history, dict(zip(tgt["alvo"], tgt["nome"])),
-                                   pd.read_parquet(run.file("registry.parquet")), tmp_path / "whole", top=13)
+                                   pd.read_parquet(run.file("registry.parquet")), tmp_path / "whole", top=13,
+                                   population=pd.read_parquet(run.file("population.parquet")))
     assert sorted(Path(f).name for f in index.values()) == sorted(f.name for f in whole)
     for page in whole:
         assert Path(index[page.name.split("_")[1]]).read_bytes() == page.read_bytes(), page.name
@@ -269,6 +270,10 @@ def test_fact_sheet_parts_read_only_their_rows_and_publish_scores_takes_their_re
     p.publish_scores(smaller, wh, [done])
     got = wh.query("SELECT rank, folha_de_fatos FROM sus_provider_ranking WHERE folha_de_fatos IS NOT NULL")
     assert got["rank"].tolist() == [1] and got["folha_de_fatos"].item() == index[top1(wh)]
+    # and the month's folder holds that one sheet: the 12 of the earlier run that left the top are gone
+    folder = Path(index[top1(wh)]).parent
+    assert [f.name for f in folder.glob("*.html")] == [Path(index[top1(wh)]).name]
+    assert len(index) == 13
 
 
 def top1(wh) -> str:

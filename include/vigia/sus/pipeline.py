@@ -511,7 +511,7 @@ def fact_sheets(run: SusRun, part: int = 0, parts: int = 1) -> dict:
         return {"sheets": 0, "index": {}}
     from vigia.sus import fact_sheets as sheets
 
-    out_dir = paths.data_dir() / "reports" / "sus" / f"{run.competencia:%Y-%m}"
+    out_dir = sheet_folder(run)
     tgt = targets.load()
     result = load_scores(run)
     chosen = sheets.select_part(result, run.top_fact_sheets, part, parts)
@@ -522,6 +522,28 @@ def fact_sheets(run: SusRun, part: int = 0, parts: int = 1) -> dict:
                                      population=pd.read_parquet(run.file("population.parquet")))
     return {"sheets": len(written), "folder": str(out_dir), "history_rows": len(cube),
             "index": {p.name.split("_")[1]: str(p) for p in written}}
+
+
+def sheet_folder(run: SusRun) -> Path:
+    """``data/reports/sus/<YYYY-MM>/``: the fact sheets of the competência."""
+    return paths.data_dir() / "reports" / "sus" / f"{run.competencia:%Y-%m}"
+
+
+def remove_stale_sheets(run: SusRun, kept) -> list[str]:
+    """Delete the competência's fact sheets (``<YYYY-MM>_*.html`` in :func:`sheet_folder`) that are not among
+    ``kept`` (paths): those of an earlier run of the month whose establishments left the top, which the
+    ranking no longer points to and which would read as current. Returns the deleted files' names."""
+    folder = sheet_folder(run)
+    if not folder.is_dir():
+        return []
+    keep = {Path(k).resolve() for k in kept}
+    stale = sorted(f for f in folder.glob(f"{run.competencia:%Y-%m}_*.html") if f.resolve() not in keep)
+    for f in stale:
+        f.unlink()
+    if stale:
+        log.info("removed %d fact sheet(s) of an earlier run of %s no longer in the top: %s", len(stale),
+                 f"{run.competencia:%Y-%m}", ", ".join(f.name for f in stale[:5]))
+    return [f.name for f in stale]
 
 
 def _part_registry(run: SusRun, cnes) -> pd.DataFrame:
@@ -539,7 +561,8 @@ def _sheet_index(parts) -> dict[str, str]:
 
 def publish_scores(run: SusRun, warehouse: Warehouse, sheet_parts=None) -> dict:
     """Replace the competência's scores, municipal excess, ranking, excess per target, flags and concentration
-    together.
+    together; then delete the month's fact sheets of an earlier run that the new ranking does not point to
+    (:func:`remove_stale_sheets`).
 
     ``sheet_parts``: the results of the :func:`fact_sheets` parts (the mapped task's XCom; empty or
     None without sheets): each ranking row's ``folha_de_fatos`` is its sheet's path, from their indexes.
@@ -574,7 +597,9 @@ def publish_scores(run: SusRun, warehouse: Warehouse, sheet_parts=None) -> dict:
         PartitionWrite("sus_excess_concentration", part, keep(r.concentration, [
             "excesso_total", "n_com_excesso", "participacao_top5", "participacao_top100"])),
     ]
-    return warehouse.replace_partitions(writes)
+    published = warehouse.replace_partitions(writes)
+    remove_stale_sheets(run, sheets.values())  # once the ranking that points to the new ones is committed
+    return published
 
 
 def run_in_process(run: SusRun, warehouse: Warehouse, with_fact_sheets: bool = True) -> dict:
