@@ -426,3 +426,40 @@ def test_a_uf_without_any_cnes_file_fails_the_gate_naming_it(landing, tmp_path, 
     served = pd.read_parquet(copy / "SIA" / f"PAMG{END:%y%m}.parquet", columns=["PA_CODUNI"])["PA_CODUNI"]
     assert f"establishment(s) with production in MG are not in the registry (e.g. {sorted(set(served))[0]}" in text
     assert not warehouse.table_exists("sus_production_monthly")
+
+
+def test_a_year_the_ibge_file_lacks_is_carried_from_its_latest_and_never_emptied(landing, tmp_path, warehouse):
+    # IBGE publishes a year's estimates around August: a run before that finds no row of the competência's
+    # year. The latest year's populations stand in for it, said in the gate's result, and the month scores
+    import shutil
+
+    from vigia.sus import scoring
+
+    copy = tmp_path / "landing"
+    shutil.copytree(landing, copy)
+    pop_path = copy / "IBGE" / "populacao.csv"
+    pop = pd.read_csv(pop_path, dtype={"municipio": str})
+    assert set(pop["ano"]) == {END.year}
+    # the file holds last year's estimates only (1% fewer people, so that a mix-up would show)
+    pop = pop.assign(ano=END.year - 1, populacao=(pop["populacao"] * 0.99).round().astype(int))
+    pop.to_csv(pop_path, index=False)
+    run = p.SusRun("r0", END, str(copy), top_fact_sheets=0)
+    out = p.run_in_process(run, warehouse, with_fact_sheets=False)
+    assert out["dq_ingest"]["population_notes"] == [
+        f"IBGE/populacao.csv has no population for {END.year}: {END.year - 1}'s (its latest year) is used for "
+        f"{END.year}; land {END.year}'s estimates and rerun to replace it"]
+    stored = warehouse.query("SELECT municipio, ano, populacao FROM sus_population ORDER BY ano, municipio")
+    last = pop[pop["ano"] == END.year - 1].sort_values("municipio")
+    now = stored[stored["ano"] == END.year]
+    assert now["municipio"].tolist() == last["municipio"].tolist()
+    assert now["populacao"].tolist() == last["populacao"].tolist()
+    assert warehouse.query("SELECT COUNT(*) AS n FROM sus_provider_ranking")["n"].item() > 0
+
+    # publishing a file without a year leaves that year's rows in the warehouse as they were
+    before = len(stored)
+    scoring.publish_population(warehouse, last, [END.year - 1, END.year], "r1")
+    assert len(warehouse.query("SELECT * FROM sus_population")) == before
+    # a year with no earlier one in the file is not made up
+    only = pop[pop["ano"] == END.year - 1]
+    same, notes = scoring.carry_forward_population(only, [END.year - 2])
+    assert same is only and notes == []

@@ -281,6 +281,11 @@ def gate_ingest(run: SusRun, warehouse: Warehouse, ufs: list[str]) -> dict:
     report.notes += population_problems(population)
     record(warehouse, report, run.info("dq_ingest"))
     report.raise_for_failure()
+    # the per-capita window's years; a year the file lacks altogether (IBGE publishes in August) gets its latest
+    window = range(runs.add_months(run.competencia, 1 - scoring.PER_CAPITA_WINDOW).year, run.competencia.year + 1)
+    population, population_notes = scoring.carry_forward_population(population, window)
+    for note in population_notes:
+        log.warning(note)
     population.to_parquet(run.file("population.parquet"), index=False)
     registry, registry_notes = datasus.read_registry(run.landing, run.competencia, ufs)
     report = validate(coverage := registry_coverage(run, ufs, registry), quality.registry_suite(run.max_bad_share))
@@ -294,7 +299,7 @@ def gate_ingest(run: SusRun, warehouse: Warehouse, ufs: list[str]) -> dict:
     record(warehouse, report, run.info("dq_ingest"))
     report.raise_for_failure()
     return {"rows": int(summary["linhas"].sum()) if len(summary) else 0, "quarantined": int(files["bad"].sum()),
-            "files": len(files), "registry_notes": report_notes}
+            "files": len(files), "registry_notes": report_notes, "population_notes": population_notes}
 
 
 # --- cube ---------------------------------------------------------------------------

@@ -175,14 +175,38 @@ def _sorted(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def publish_population(warehouse, population: pd.DataFrame, years: list[int], run_id: str) -> dict[str, int]:
     """Replace the ``years`` of ``sus_population`` with the IBGE population file's rows, in one transaction
-    (the per-capita SQL reads the population in the warehouse). A year the file lacks is left out: the
-    gap check then names its municipalities."""
+    (the per-capita SQL reads the population in the warehouse). A year the file lacks is left as the
+    warehouse has it, not emptied: the gap check then names the municipalities still without one."""
     pop = population[["municipio", "ano", "populacao"]].copy()
     pop["ano"] = pop["ano"].astype("int64")
+    present = set(pop["ano"])
     return warehouse.replace_partitions([
         PartitionWrite(POPULATION_TABLE, {"ano": int(y)},
                        pop[pop["ano"] == int(y)].drop(columns="ano").assign(run_id=run_id))
-        for y in sorted(set(years))])
+        for y in sorted(set(years)) if int(y) in present])
+
+
+def carry_forward_population(population: pd.DataFrame, years) -> tuple[pd.DataFrame, list[str]]:
+    """(population, notes): each of ``years`` that the IBGE file lacks altogether gets the rows of the
+    file's latest earlier year. IBGE publishes a year's estimates around August of that year, so a run
+    from January to July would otherwise stop for want of the current year. A year with no earlier one
+    in the file is left missing (the gap checks name its municipalities); one note per year carried."""
+    from vigia.sus.datasus.layout import POPULATION_FILE
+
+    have = {int(a) for a in population["ano"].dropna().unique()}
+    frames, notes = [population], []
+    for year in sorted({int(y) for y in years} - have):
+        earlier = [a for a in have if a < year]
+        if not earlier:
+            continue
+        source = max(earlier)
+        frames.append(population[(population["ano"] == source).to_numpy(dtype=bool, na_value=False)].assign(ano=year))
+        notes.append(f"{'/'.join(POPULATION_FILE)} has no population for {year}: {source}'s "
+                     f"(its latest year) is used for {year}; land {year}'s estimates and rerun to replace it")
+    if len(frames) == 1:
+        return population, notes
+    out = pd.concat(frames, ignore_index=True)
+    return out.astype({"ano": population["ano"].dtype}), notes
 
 
 def warehouse_population(warehouse, competencia: date, window: int = PER_CAPITA_WINDOW) -> pd.DataFrame:
