@@ -23,12 +23,18 @@ def landing(tmp_path_factory):
     return path
 
 
-def corrupt(landing, tmp_path, share: float):
-    """A copy of the landing where `share` of Minas Gerais' SIA rows of END have a 5-digit municipality."""
+def copy_of(landing, tmp_path) -> Path:
+    """A copy of the generated landing under ``tmp_path``, for a test to change."""
     import shutil
 
     copy = tmp_path / "landing"
     shutil.copytree(landing, copy)
+    return copy
+
+
+def corrupt(landing, tmp_path, share: float):
+    """A copy of the landing where `share` of Minas Gerais' SIA rows of END have a 5-digit municipality."""
+    copy = copy_of(landing, tmp_path)
     path = copy / "SIA" / f"PAMG{END:%y%m}.parquet"
     df = pd.read_parquet(path)
     bad = df[df["PA_CMP"] == f"{END:%Y%m}"].sample(frac=share, random_state=1).index  # rows of END only
@@ -79,13 +85,10 @@ def test_bad_rows_within_the_threshold_are_quarantined_counted_and_published(lan
 
 def test_quarantined_admission_numbers_are_pseudonymised(landing, tmp_path, warehouse, monkeypatch):
     # N_AIH identifies one patient's hospital admission: the landing keeps it, the warehouse gets its pseudonym
-    import shutil
-
     from vigia import pseudonym
 
     monkeypatch.setenv(pseudonym.KEY_ENV, "chave-de-teste-0123456789")
-    copy = tmp_path / "landing"
-    shutil.copytree(landing, copy)
+    copy = copy_of(landing, tmp_path)
     path = copy / "SIH" / f"RDMG{END:%y%m}.parquet"
     df = pd.read_parquet(path)
     df.loc[[0, 1], "VAL_TOT"] = -1.0  # two bad rows (negative value), quarantined with their N_AIH
@@ -126,10 +129,7 @@ def test_rerun_replaces_the_month_and_scores_are_published_together(landing, war
 
 
 def test_a_municipality_without_population_fails_the_gate_naming_it(landing, tmp_path, warehouse):
-    import shutil
-
-    copy = tmp_path / "landing"
-    shutil.copytree(landing, copy)
+    copy = copy_of(landing, tmp_path)
     pop_path = copy / "IBGE" / "populacao.csv"
     pop = pd.read_csv(pop_path, dtype={"municipio": str})
     served = pd.read_parquet(copy / "SIA" / f"PAMG{END:%y%m}.parquet", columns=["PA_MUNPCN"])["PA_MUNPCN"]
@@ -144,10 +144,7 @@ def test_a_municipality_without_population_fails_the_gate_naming_it(landing, tmp
 
 def test_a_bad_population_table_fails_the_gate_naming_its_lines(landing, tmp_path, warehouse):
     # a zero population turned every empirical-Bayes rate of its target x month into NaN, silently on DuckDB
-    import shutil
-
-    copy = tmp_path / "landing"
-    shutil.copytree(landing, copy)
+    copy = copy_of(landing, tmp_path)
     pop_path = copy / "IBGE" / "populacao.csv"
     pop = pd.read_csv(pop_path, dtype={"municipio": str})
     pop.loc[3, "populacao"] = 0
@@ -172,13 +169,10 @@ def test_missing_landing_files_fail_clearly(tmp_path):
 def test_a_month_with_only_later_files_is_not_built_from_its_late_records(landing, tmp_path, warehouse):
     # the landing holds END's files, which carry late SIA records of END - 1, but none of END - 1's own: a
     # cube of END - 1 from them would be a few percent of its production
-    import shutil
-
     from vigia import runs
 
     prev = runs.add_months(END, -1)
-    copy = tmp_path / "landing"
-    shutil.copytree(landing, copy)
+    copy = copy_of(landing, tmp_path)
     for system in ("SIA", "SIH"):
         for f in (copy / system).glob(f"*{prev:%y%m}*"):
             f.unlink()
@@ -312,8 +306,7 @@ def test_a_cube_built_before_its_late_records_landed_is_rebuilt_with_them(landin
     from vigia import runs
 
     prev = runs.add_months(END, -1)
-    copy = tmp_path / "landing"
-    shutil.copytree(landing, copy)
+    copy = copy_of(landing, tmp_path)
     held = tmp_path / "held"
     for system in ("SIA", "SIH"):  # the landing on the 10th of END: no file processed in END yet
         (held / system).mkdir(parents=True)
@@ -359,8 +352,7 @@ def test_uf_coverage_is_the_ufs_whose_own_month_file_was_read():
 def test_a_uf_whose_files_have_not_landed_is_not_covered(landing, tmp_path, warehouse):
     import shutil
 
-    copy = tmp_path / "landing"
-    shutil.copytree(landing, copy)
+    copy = copy_of(landing, tmp_path)
     ufs = p.list_ufs(p.SusRun("r0", END, str(copy)))
     late = ufs[0]  # its SIA and SIH files of END have not landed yet
     for system, prefix in (("SIA", "PA"), ("SIH", "RD")):
@@ -391,10 +383,7 @@ def test_a_uf_without_its_cnes_file_of_the_month_is_registered_from_its_latest_e
                                                                                            warehouse):
     # the benign flags (mobile unit, regional spike) read the CNES registry: a UF whose ST file of the month
     # has not landed gets its previous month's, and the gate's record says so
-    import shutil
-
-    copy = tmp_path / "landing"
-    shutil.copytree(landing, copy)
+    copy = copy_of(landing, tmp_path)
     before = date(2026, 9, 1)
     (copy / "CNES" / f"STMG{END:%y%m}.parquet").unlink()
     run = p.SusRun("r0", END, str(copy))
@@ -413,10 +402,7 @@ def test_a_uf_without_its_cnes_file_of_the_month_is_registered_from_its_latest_e
 
 
 def test_a_uf_without_any_cnes_file_fails_the_gate_naming_it(landing, tmp_path, warehouse):
-    import shutil
-
-    copy = tmp_path / "landing"
-    shutil.copytree(landing, copy)
+    copy = copy_of(landing, tmp_path)
     for path in (copy / "CNES").glob("STMG*"):
         path.unlink()
     text = ingest_gate_failure(p.SusRun("r0", END, str(copy)), warehouse)
@@ -431,12 +417,9 @@ def test_a_uf_without_any_cnes_file_fails_the_gate_naming_it(landing, tmp_path, 
 def test_a_year_the_ibge_file_lacks_is_carried_from_its_latest_and_never_emptied(landing, tmp_path, warehouse):
     # IBGE publishes a year's estimates around August: a run before that finds no row of the competência's
     # year. The latest year's populations stand in for it, said in the gate's result, and the month scores
-    import shutil
-
     from vigia.sus import scoring
 
-    copy = tmp_path / "landing"
-    shutil.copytree(landing, copy)
+    copy = copy_of(landing, tmp_path)
     pop_path = copy / "IBGE" / "populacao.csv"
     pop = pd.read_csv(pop_path, dtype={"municipio": str})
     assert set(pop["ano"]) == {END.year}
