@@ -310,7 +310,7 @@ def cubes_from_frame(cube: pd.DataFrame, competencia: date, population: pd.DataF
     rates = scores.municipal_rate_scores(every, k=k, window=window, only_months=[competencia])
     # the pairs with production in the month, and those whose production stopped with a dif > 0 in the window
     in_month = rates.merge(produced.assign(_produziu=True), on=["municipio", "alvo"], how="left")["_produziu"]
-    rates = rates[in_month.fillna(False).to_numpy(bool) | (rates["escore_municipal"].to_numpy(float) > 0)]
+    rates = rates[in_month.notna().to_numpy() | (rates["escore_municipal"].to_numpy(float) > 0)]
     scored = rates[["municipio", "alvo"]]
     inside = cube[months > runs.add_months(competencia, -window)].merge(scored, on=["municipio", "alvo"])
     shares = (inside.groupby(["cnes", "municipio", "alvo"], as_index=False)["quantidade"].sum()
