@@ -12,7 +12,8 @@ docstring) for the scored month t:
   ``(x_t + 1) / (median(x_{t-m} .. x_{t-1}) + 1)``, absent months 0; NaN + "sem histórico: k de m ..."
   when one of the m months is not covered; "sem base: ..." when the count median < 5;
 * EB rates (Marshall, a clamped at 0) per alvo x month over all municipalities, every month of the
-  window; ``dif = max(0, taxa_eb - k x taxa_brasil)``; ``escore_municipal`` = Σ dif over t-11 .. t;
+  window; ``dif = max(0, taxa_eb - k x taxa_brasil)``; ``escore_municipal`` = Σ dif over t-11 .. t, for the
+  pairs with production in t or a score above 0 (production that stopped);
 * attribution: ``Σ_j P_ej / P_j x escore_municipal_j``, P_ej = production of e for j over t-11 .. t;
 * log-normal cutoff per alvo (MLE on the positive rates, >= 3 of them), municipal excess
   ``max(0, q - cutoff x pop)`` valued at the municipality's unit value, split by same-month shares;
@@ -104,8 +105,29 @@ def municipal_rates(cube_mun: pd.DataFrame, population: pd.DataFrame, t: pd.Time
     escore = window.groupby(["municipio", "alvo"], as_index=False)["dif"].sum().rename(
         columns={"dif": "escore_municipal"})
     now = mun.loc[mun["competencia"] == t, ["municipio", "alvo", "taxa_eb", "limiar", "dif"]]
-    in_cube = cube_mun.loc[cube_mun["competencia"] == t, ["municipio", "alvo"]]
-    return now.merge(in_cube, on=["municipio", "alvo"]).merge(escore, on=["municipio", "alvo"], how="left")
+    now = now.merge(escore, on=["municipio", "alvo"], how="left")
+    in_cube = cube_mun.loc[cube_mun["competencia"] == t, ["municipio", "alvo"]].assign(no_cubo=True)
+    now = now.merge(in_cube, on=["municipio", "alvo"], how="left")
+    # production in t, or a score left by earlier months of the window (production that stopped)
+    return now[now["no_cubo"].notna() | (now["escore_municipal"] > 0)].drop(columns="no_cubo")
+
+
+def with_stopped(municipal: pd.DataFrame, rates_now: pd.DataFrame, population: pd.DataFrame,
+                 t: pd.Timestamp) -> pd.DataFrame:
+    """The municipal table plus the scored pairs without production in t: no quantity, rate or excess,
+    the target's cutoff, the population of t's year."""
+    from vigia.sus.geo import UF_BY_CODE
+
+    stopped = rates_now.merge(municipal[["municipio", "alvo"]], on=["municipio", "alvo"], how="left", indicator=True)
+    stopped = stopped[stopped["_merge"] == "left_only"].drop(columns="_merge")
+    if stopped.empty:
+        return municipal
+    fit = municipal.groupby("alvo", as_index=False).agg(sistema=("sistema", "first"), cutoff=("cutoff", "first"))
+    year = population.loc[population["ano"].astype("int64") == t.year, ["municipio", "populacao"]]
+    stopped = stopped.merge(fit, on="alvo").merge(year, on="municipio")
+    stopped = stopped.assign(uf=stopped["municipio"].str[:2].map(UF_BY_CODE), quantidade=0.0, valor=0.0, n_aih=0,
+                             taxa=0.0, excesso_quantidade=0.0, excesso_valor=0.0, reason=None, competencia=t)
+    return pd.concat([municipal, stopped[municipal.columns]], ignore_index=True)
 
 
 def attribution(cube: pd.DataFrame, rates_now: pd.DataFrame, t: pd.Timestamp) -> pd.DataFrame:
@@ -219,7 +241,7 @@ def score_month_pandas(cube: pd.DataFrame, competencia: date, population: pd.Dat
     rates_now = municipal_rates(mun, population, t, k)
     eb = attribution(cube, rates_now, t)
     excess = municipal_excess(mun[mun["competencia"] == t], q)
-    municipal = excess.merge(rates_now, on=["municipio", "alvo"], how="left")
+    municipal = with_stopped(excess.merge(rates_now, on=["municipio", "alvo"], how="left"), rates_now, population, t)
     exc_shares = share_excess(cube[cube["competencia"] == t], excess)
     vpa = value_per_admission(est_now[est_now["sistema"] == "SIH"], q)
 
