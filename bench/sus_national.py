@@ -158,7 +158,7 @@ def measure_score(landing: Path, out: Path, args) -> dict:
     wh = open_warehouse(ConnectionSpec.from_uri("warehouse", f"duckdb:///{(out / 'warehouse.duckdb').as_posix()}"))
     run = p.SusRun("bench_score", runs.add_months(MONTH, -1), str(landing), top_fact_sheets=TOP_SHEETS)
     datasus.read_population(landing).to_parquet(run.file("population.parquet"), index=False)
-    datasus.read_competencia(landing, "CNES", MONTH).to_parquet(run.file("registry.parquet"), index=False)
+    datasus.read_registry(landing, MONTH)[0].to_parquet(run.file("registry.parquet"), index=False)
     steps, step_peaks, info, step, stop = _stepper()
     started = time.perf_counter()
     step("score", p.score, run, wh)
