@@ -399,6 +399,9 @@ def test_code_problems_accepts_aaaamm_text_and_checks_cnes_codes():
     cnes["competencia"] = [JUN, "000001"]
     assert ds.code_problems(cnes, "CNES")[0] == ""
     assert "competencia '000001' is not a valid AAAAMM month" in ds.code_problems(cnes, "CNES")[1]
+    cnes["competencia"] = [" 201606 ", "2016-06"]  # a row holds AAAAMM, as the SQL ingestion requires
+    assert ds.code_problems(cnes, "CNES")[0] == ""
+    assert "competencia '2016-06' is not a valid AAAAMM month" in ds.code_problems(cnes, "CNES")[1]
 
 
 # ----------------------------------------------------------------------------- population

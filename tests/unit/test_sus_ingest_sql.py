@@ -173,10 +173,34 @@ def test_bad_rows_land_in_quarantine_with_their_problem(tmp_path):
     assert problems[0] == "municipio_residencia '12004' is not 6 digits"
     assert problems[1] == "valor is negative (-12.5)"
     assert problems[2] == "procedimento '030101007' is not 10 digits"
-    assert problems[3].startswith("competencia '' is not a valid AAAAMM month")
+    assert problems[3] == "competencia '201613' is not a valid AAAAMM month"
     assert problems[4] == "quantidade missing or not numeric"
     assert bad.sort_values("linha")["linha"].tolist()[:5] == [0, 1, 2, 3, 4]
     assert (bad["arquivo"] == "PAAC1606.parquet").all()
+
+
+def test_a_bad_competencia_is_shown_as_the_file_holds_it_on_both_paths(tmp_path):
+    """The quarantine message names the value: 'AAAA-MM' is refused in a row (both paths), blanks are
+    stripped, a missing competência reads ''. SIH's is ANO_CMPT followed by MES_CMPT."""
+    landing = tmp_path / "landing"
+    land_fixtures(landing)
+    sia = pq.read_table(landing / "SIA" / "PAAC1606.parquet").to_pandas()
+    for i, value in enumerate(["2016-06", " 201600 ", None, "16O6"]):
+        sia.loc[i, "PA_CMP"] = value
+    pq.write_table(pa.Table.from_pandas(sia, preserve_index=False), landing / "SIA" / "PAAC1606.parquet")
+    sih = pq.read_table(landing / "SIH" / "RDAC1606.parquet").to_pandas()
+    sih.loc[0, "MES_CMPT"] = "13"
+    sih.loc[1, "ANO_CMPT"] = None
+    pq.write_table(pa.Table.from_pandas(sih, preserve_index=False), landing / "SIH" / "RDAC1606.parquet")
+    _, _, bad = assert_equivalent(landing, JUNE, tmp_path / "out")  # the same texts on both paths
+    got = dict(zip(zip(bad["sistema"], bad["linha"].astype(int)), bad["problema"]))
+    assert got[("SIA", 0)] == "competencia '2016-06' is not a valid AAAAMM month"
+    assert got[("SIA", 1)] == "competencia '201600' is not a valid AAAAMM month"
+    assert got[("SIA", 2)] == "competencia '' is not a valid AAAAMM month"
+    assert got[("SIA", 3)] == "competencia '16O6' is not a valid AAAAMM month"
+    assert got[("SIH", 0)] == "competencia '201613' is not a valid AAAAMM month"
+    assert got[("SIH", 1)] == "competencia '' is not a valid AAAAMM month"
+    assert len(bad) == 6
 
 
 def test_summary_counts_bad_share_and_examples(tmp_path):

@@ -9,12 +9,12 @@
 -- in :competencia and a competência no run could reach: missing, invalid, or outside the window of
 -- :atraso months): id, arquivo_id, filename, cmp_bruto, mvm_bruto, arquivo, uf, competencia (DATE, NULL when
 -- invalid), mes_processamento (PA_MVM, else the file's month), problema_competencia (the competência
--- is not a valid AAAAMM month) and problema_janela (outside the processing window; PA_MVM differing
+-- is not a valid AAAAMM month, showing the stripped text) and problema_janela (outside the processing window; PA_MVM differing
 -- from the file name's month), NULL when fine.
 -- Bind variables: :competencia (DATE), :atraso (INTEGER, datasus.MAX_DELAY_MONTHS['SIA'])
 WITH lido AS (
     SELECT
-        v.arquivo_id, v.filename, v.cmp_bruto, v.mvm_bruto, a.arquivo, a.uf, a.mes_arquivo,
+        v.arquivo_id, v.filename, v.cmp_bruto, v.mvm_bruto, v.cmp, a.arquivo, a.uf, a.mes_arquivo,
         CASE WHEN (regexp_full_match(v.cmp, '[0-9]{6}')
                    AND substr(v.cmp, 1, 2) IN ('19', '20') AND substr(v.cmp, 5, 2) BETWEEN '01' AND '12')
              THEN make_date(CAST(substr(v.cmp, 1, 4) AS INTEGER), CAST(substr(v.cmp, 5, 2) AS INTEGER), 1)
@@ -44,7 +44,8 @@ atraso AS (
 SELECT
     row_number() OVER ()   AS id,
     arquivo_id, filename, cmp_bruto, mvm_bruto, arquivo, uf, competencia, mes_processamento,
-    CASE WHEN competencia IS NULL THEN 'competencia '''' is not a valid AAAAMM month' END AS problema_competencia,
+    CASE WHEN competencia IS NULL
+         THEN 'competencia ''' || coalesce(cmp, '') || ''' is not a valid AAAAMM month' END AS problema_competencia,
     nullif(concat_ws('; ',
         CASE WHEN meses_antes < 0 OR meses_antes > :atraso
              THEN 'competencia outside the processing window (' || CAST(meses_antes AS VARCHAR)

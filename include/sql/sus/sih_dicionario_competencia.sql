@@ -40,7 +40,8 @@ janela AS (
 SELECT
     row_number() OVER ()   AS id,
     arquivo_id, ano_bruto, mes_bruto, arquivo, uf, competencia, mes_processamento,
-    CASE WHEN competencia IS NULL THEN 'competencia '''' is not a valid AAAAMM month' END AS problema_competencia,
+    CASE WHEN competencia IS NULL
+         THEN 'competencia ''' || coalesce(aaaamm, '') || ''' is not a valid AAAAMM month' END AS problema_competencia,
     CASE WHEN meses_antes < 0 OR meses_antes > :atraso
          THEN 'competencia outside the processing window (' || CAST(meses_antes AS VARCHAR)
               || ' month(s) before mes_processamento, allowed 0..' || CAST(:atraso AS VARCHAR) || ')'

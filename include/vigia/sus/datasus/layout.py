@@ -56,6 +56,8 @@ DESCRIPTION = {
     "IBGE": "IBGE population (populacao.csv)",
 }
 
+# competencia (object): the first of the month as a date; missing: None; not a valid AAAAMM: the text
+# as read (stripped), which code_problems flags and the quarantine message shows.
 SCHEMAS: dict[str, dict[str, str]] = {
     "SIA": {
         "cnes": "str", "competencia": "object", "mes_processamento": "object", "procedimento": "str",

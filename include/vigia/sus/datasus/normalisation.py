@@ -44,11 +44,19 @@ def _code(s: pd.Series) -> pd.Series:
     return s.astype(str).str.strip().where(s.notna())
 
 
-def _month_of(text: pd.Series) -> pd.Series:
-    """AAAAMM text -> date (first of month); anything else -> None."""
+def _month_of(text: pd.Series, keep_invalid: bool = False) -> pd.Series:
+    """AAAAMM text -> date (first of month); missing -> None; anything else -> None, or with
+    ``keep_invalid`` its stripped text, so that the quarantine message can show what the file held."""
     t = text.astype(str).str.strip().where(text.notna())
     ok = t.str.fullmatch(r"(19[0-9]{2}|20[0-9]{2})(0[1-9]|1[0-2])", na=False)
-    return _map_unique(t.where(ok), lambda v: date(int(v[:4]), int(v[4:]), 1) if isinstance(v, str) else None)
+    months = _map_unique(t.where(ok), lambda v: date(int(v[:4]), int(v[4:]), 1) if isinstance(v, str) else None)
+    if keep_invalid:
+        bad = (~ok & t.notna()).to_numpy(dtype=bool)
+        if bad.any():
+            values = months.to_numpy(dtype=object, copy=True)
+            values[bad] = t.to_numpy(dtype=object)[bad]
+            months = pd.Series(values, index=text.index, dtype=object)
+    return months
 
 
 def _number(s: pd.Series) -> pd.Series:
@@ -81,7 +89,7 @@ def normalise(raw: pd.DataFrame, file: DatasusFile) -> pd.DataFrame:
         mvm = _month_of(raw["PA_MVM"]) if "PA_MVM" in raw.columns else file_month
         out = pd.DataFrame({
             "cnes": _code(raw["PA_CODUNI"]),
-            "competencia": _month_of(raw["PA_CMP"]),
+            "competencia": _month_of(raw["PA_CMP"], keep_invalid=True),
             "mes_processamento": mvm.where(mvm.notna(), file_month),
             "procedimento": _code(raw["PA_PROC_ID"]),
             "municipio_residencia": _code(raw["PA_MUNPCN"]),
@@ -109,7 +117,7 @@ def normalise(raw: pd.DataFrame, file: DatasusFile) -> pd.DataFrame:
             idade = idade.where(idade == np.floor(idade)).astype("Int64")
         out = pd.DataFrame({
             "cnes": _code(raw["CNES"]),
-            "competencia": _month_of(_code(raw["ANO_CMPT"]) + mes),
+            "competencia": _month_of(_code(raw["ANO_CMPT"]) + mes, keep_invalid=True),
             "mes_processamento": file_month,
             "procedimento": _code(raw["PROC_REA"]),
             "municipio_residencia": _code(raw["MUNIC_RES"]),
