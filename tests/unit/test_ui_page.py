@@ -51,7 +51,7 @@ class _Page(HTMLParser):
         if tag == "table":
             self._table = a.get("id")
             self.rows.setdefault(self._table, [])
-        elif tag == "tr" and self._table and "data-rank" in a:
+        elif tag == "tr" and self._table and ("data-rank" in a or "data-posicao" in a):
             self._row = []
         elif tag == "td" and self._row is not None:
             self._cell = {"text": "", "value": a.get("data-value")}

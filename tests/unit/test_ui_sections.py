@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from datetime import date, datetime
 
 import duckdb
@@ -63,6 +64,57 @@ def test_sus_ranking_totals_and_fact_sheets(tmp_path, warehouse_uri):
     assert brl_value(sp.by_id["sus-total"]["text"]) == 99000.5
     full = parse_page(client.get("/sus", params={"competencia": "2026-10"}).text)
     assert len(full.rows["sus-ranking"]) == 3
+
+
+def excess_rows() -> pd.DataFrame:
+    """sus_provider_excess of ranking_rows: per establishment x target, parts summing to the ranking's value."""
+    rows = [("1234567", "AC", "120040", "SIA-020403", 150000.25, 0.0, 0.0),
+            ("7654321", "SP", "355030", "SIA-020403", 8000.5, 0.0, 0.0),
+            ("7654321", "SP", "355030", "SIH-030310", 0.0, 60000.0, 30000.0),
+            ("1111111", "SP", "355030", "SIH-030310", 0.0, 0.0, 1000.0)]
+    df = pd.DataFrame(rows, columns=["cnes", "uf", "municipio", "alvo", "excesso_per_capita", "excesso_preco",
+                                     "excesso_salto"])
+    return df.assign(excesso_valor=df[["excesso_per_capita", "excesso_preco", "excesso_salto"]].sum(axis=1),
+                     run_id="r1")
+
+
+def test_sus_ranking_filtered_by_target(tmp_path, warehouse_uri):
+    uri = warehouse_uri                                                 # DuckDB and PostgreSQL
+    reports = tmp_path / "reports"
+    wh = open_warehouse(ConnectionSpec.from_uri("warehouse", uri))
+    wh.replace_partitions([PartitionWrite("sus_provider_ranking", {"competencia": OCT}, ranking_rows(reports))])
+    client = client_for(uri, reports_dir=reports)
+    html = client.get("/").text                                         # no sus_provider_excess yet: no target list
+    assert 'id="sus-alvos"' not in html and len(parse_page(html).rows["sus-ranking"]) == 3
+    older = parse_page(client.get("/", params={"alvo": "SIH-030310"}).text)
+    assert "ainda não publicou sus_provider_excess" in older.by_id["sus"]["text"]
+
+    wh.replace_partitions([PartitionWrite("sus_provider_excess", {"competencia": OCT}, excess_rows())])
+    html = client.get("/").text
+    # the month's targets, costliest first (SIH-030310: 91,000; SIA-020403: 158,000.75), named from alvos.csv
+    assert re.findall(r'<option value="([^"]*)"', html.split('id="sus-alvos"')[1].split("</select>")[0]) == [
+        "", "SIA-020403", "SIH-030310"]
+    assert "SIH-030310 Tratamento durante a gestação, parto e puerpério" in html
+
+    page = parse_page(client.get("/", params={"alvo": "SIH-030310"}).text)
+    rows = page.rows["sus-alvo-ranking"]
+    # by the excess on the target: 7654321 (90,000 = 60,000 price + 30,000 jump), then 1111111 (1,000)
+    assert [(int_value(r[0]["text"]), r[1]["text"], brl_value(r[4]["text"]), brl_value(r[6]["text"]),
+             brl_value(r[7]["text"]), brl_value(r[8]["text"]), int_value(r[9]["text"])) for r in rows] == [
+        (1, "7654321", 90000.0, 60000.0, 30000.0, 98000.5, 2), (2, "1111111", 1000.0, 0.0, 1000.0, 1000.0, 3)]
+    assert brl_value(page.by_id["sus-total"]["text"]) == 91000.0
+    assert int_value(page.by_id["sus-estabelecimentos"]["text"]) == 2
+    assert int_value(page.by_id["sus-benignos"]["text"]) == 1            # 7654321: unidade_movel
+    assert page.by_id["sus-alvo"]["text"] == "SIH-030310"
+    assert "sus?competencia=2026-10&amp;alvo=SIH-030310" in client.get("/", params={"alvo": "SIH-030310"}).text
+
+    ac = parse_page(client.get("/sus", params={"alvo": "SIA-020403", "uf": "AC"}).text)
+    assert [r[1]["text"] for r in ac.rows["sus-alvo-ranking"]] == ["1234567"]
+    assert ac.rows["sus-alvo-ranking"][0][11]["text"] == "abrir"       # its fact sheet exists
+    none = parse_page(client.get("/sus", params={"alvo": "SIA-020201"}).text)
+    assert "Sem estabelecimentos com o alvo SIA-020201 em 2026-10" in none.by_id["sus"]["text"]
+    for bad in ("SIA 020201", "x" * 41, "<b>"):
+        assert client.get("/sus", params={"alvo": bad}).status_code == 422, bad
 
 
 def write(wh, table: str, partition: dict, rows: list[dict]) -> None:

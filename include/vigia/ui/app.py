@@ -4,10 +4,11 @@ Routes (relative to the mount point):
 
 * ``GET /`` the page: glosa, SUS, regulation and rules sections. Query parameters:
   ``top`` (rows per section, 1-100, default 10), ``competencia`` and ``hospital`` (glosa),
-  ``sus_competencia`` and ``uf`` (SUS). Each is validated, then bound in SQL.
+  ``sus_competencia``, ``uf`` and ``alvo`` (SUS). Each is validated, then bound in SQL.
 * ``GET /glosa`` every profile of a competência (``competencia``, ``hospital``);
   ``GET /glosa/base_cluster_por_hospital.csv`` the Power BI export.
-* ``GET /sus`` the whole ranking of a competência (``competencia``, ``uf``);
+* ``GET /sus`` the whole ranking of a competência (``competencia``, ``uf``, ``alvo``: one
+  target's establishments by their excess on it);
   ``GET /sus/folhas/{YYYY-MM}/{file}.html`` a fact sheet from ``<reports>/sus/``.
 * ``GET /regulacao/modelo`` the full model card (Markdown and JSON).
 * ``GET /api/resumo`` the numbers the page shows, as JSON.
@@ -75,13 +76,13 @@ def create_app(reader_factory: Callable[[], Reader], *, reports_dir: Path | None
     def index(top: int = Query(10, ge=1, le=100), competencia: str | None = Query(None, pattern=_MONTH),
               hospital: str | None = Query(None, max_length=200),
               sus_competencia: str | None = Query(None, pattern=_MONTH),
-              uf: str | None = Query(None, max_length=2)):
+              uf: str | None = Query(None, max_length=2), alvo: str | None = Query(None, max_length=40)):
         from vigia.ui import render, sections
 
         def body(session):
             return [
                 render.glosa(sections.glosa(session, competencia, hospital, top), top),
-                render.sus(sections.sus(session, sus_competencia, uf, top, reports_dir), top),
+                render.sus(sections.sus(session, sus_competencia, uf, top, reports_dir, alvo), top),
                 render.regulation(sections.regulation(session, models_dir, top)),
                 render.rules(sections.rules(session, top)),
             ]
@@ -106,13 +107,14 @@ def create_app(reader_factory: Callable[[], Reader], *, reports_dir: Path | None
         return FileResponse(path, media_type="text/csv", filename=CSV_NAME, headers=_HEADERS)
 
     @app.get("/sus", response_class=HTMLResponse)
-    def sus_full(competencia: str | None = Query(None, pattern=_MONTH), uf: str | None = Query(None, max_length=2)):
+    def sus_full(competencia: str | None = Query(None, pattern=_MONTH), uf: str | None = Query(None, max_length=2),
+                 alvo: str | None = Query(None, max_length=40)):
         from vigia.ui import render, sections
 
         top = MAX_TOP
         return guarded(lambda: _html(render.page(
             "Vigia: ranking SUS", '<p><a href=".">voltar</a></p>'
-            + read(lambda s: render.sus(sections.sus(s, competencia, uf, top, reports_dir), top, full=True)))))
+            + read(lambda s: render.sus(sections.sus(s, competencia, uf, top, reports_dir, alvo), top, full=True)))))
 
     @app.get("/sus/folhas/{mes}/{arquivo}", response_class=HTMLResponse)
     def fact_sheet(mes: str, arquivo: str):

@@ -123,42 +123,84 @@ def _flags(value) -> str:
     return "".join(f'<span class="flag">{e(f)}</span>' for f in str(value).split(",") if f)
 
 
+def _target_select(alvos: list, chosen) -> str:
+    opts = "".join(f'<option value="{e(a)}"{" selected" if a == chosen else ""}>{e(label)}</option>'
+                   for a, label in alvos)
+    return f'<label>Alvo<select name="alvo" id="sus-alvos"><option value="">todos</option>{opts}</select></label>'
+
+
 def sus(s: Section, top: int, full: bool = False) -> str:
     out = [f'<section id="sus" data-status="{e(s.status)}"><h2>{e(s.title)}</h2>']
     if s.status == "missing":
         return "".join(out) + _status(s) + "</section>"
+    alvo = s.extra.get("alvo")
     if s.competencia is not None:
         out.append(f'<form class="filters" method="get" action="{"sus" if full else "."}">'
                    f"{_month_select('sus_competencia' if not full else 'competencia', s.months, s.competencia)}"
                    f'<label>UF<input name="uf" size="3" maxlength="2" value="{e(s.extra.get("uf"))}"></label>'
+                   f'{_target_select(s.extra.get("alvos", []), alvo) if s.extra.get("alvos") or alvo else ""}'
                    f'<input type="hidden" name="top" value="{int(top)}"><button type="submit">Filtrar</button></form>')
+        order = (f"estabelecimentos ordenados pelo excesso estimado no alvo <b id=\"sus-alvo\">{e(alvo)}</b> "
+                 "(explicações benignas: as do estabelecimento)" if alvo
+                 else "estabelecimentos ordenados pelo valor estimado do excesso")
         out.append(f'<p class="meta">Competência <b id="sus-competencia">{s.competencia:%Y-%m}</b>; '
-                   "estabelecimentos ordenados pelo valor estimado do excesso. Anomalia não é fraude.</p>")
+                   f"{order}. Anomalia não é fraude.</p>")
     out.append(_status(s))
     if s.totals:
         t = s.totals
+        scope = "no alvo" if alvo else "todo o ranking"
         out.append('<div class="totals">'
-                   + _total("excesso estimado (todo o ranking)", t["excesso_total"], fmt.brl(t["excesso_total"]), "sus-total")
-                   + _total("estabelecimentos no ranking", t["estabelecimentos"], fmt.num(t["estabelecimentos"]), "sus-estabelecimentos")
+                   + _total(f"excesso estimado ({scope})", t["excesso_total"], fmt.brl(t["excesso_total"]), "sus-total")
+                   + _total("estabelecimentos com o alvo" if alvo else "estabelecimentos no ranking",
+                            t["estabelecimentos"], fmt.num(t["estabelecimentos"]), "sus-estabelecimentos")
                    + _total("com explicação benigna", t["com_explicacao"], fmt.num(t["com_explicacao"]), "sus-benignos")
                    + "</div>")
     if not s.rows.empty:
-        head = ("<tr><th class=num>#</th><th>CNES</th><th>UF</th><th>Município</th><th class=num>Excesso (R$)</th>"
-                "<th class=num>Escore máximo</th><th>Explicações benignas</th><th>Folha de fatos</th></tr>")
-        rows = []
-        for r in s.rows.itertuples():
-            href = r.folha_href if isinstance(r.folha_href, str) and r.folha_href else None
-            link = f'<a class="folha" href="{escape(href)}">abrir</a>' if href else "—"
-            rows.append(f'<tr data-rank="{int(r.rank)}">{_num_cell(r.rank, fmt.num(r.rank))}<td>{e(r.cnes)}</td>'
-                        f"<td>{e(r.uf)}</td><td>{e(r.municipio)}</td>"
-                        f"{_num_cell(r.excesso_valor, fmt.brl(r.excesso_valor))}"
-                        f"{_num_cell(r.escore_maximo, fmt.pct(r.escore_maximo))}"
-                        f"<td>{_flags(r.flags)}</td><td>{link}</td></tr>")
-        out.append(f'<table id="sus-ranking"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>')
+        out.append(_sus_target_table(s.rows) if alvo else _sus_ranking_table(s.rows))
     if s.competencia is not None and not full:
-        q = urlencode({"competencia": f"{s.competencia:%Y-%m}", **({"uf": s.extra["uf"]} if s.extra.get("uf") else {})})
+        q = urlencode({"competencia": f"{s.competencia:%Y-%m}", **({"uf": s.extra["uf"]} if s.extra.get("uf") else {}),
+                       **({"alvo": alvo} if alvo else {})})
         out.append(f'<div class="links"><a id="sus-completo" href="sus?{escape(q)}">Ranking completo</a></div>')
     return "".join(out) + "</section>"
+
+
+def _sheet_link(r) -> str:
+    href = r.folha_href if isinstance(r.folha_href, str) and r.folha_href else None
+    return f'<a class="folha" href="{escape(href)}">abrir</a>' if href else "—"
+
+
+def _sus_ranking_table(rows: pd.DataFrame) -> str:
+    head = ("<tr><th class=num>#</th><th>CNES</th><th>UF</th><th>Município</th><th class=num>Excesso (R$)</th>"
+            "<th class=num>Escore máximo</th><th>Explicações benignas</th><th>Folha de fatos</th></tr>")
+    body = "".join(
+        f'<tr data-rank="{int(r.rank)}">{_num_cell(r.rank, fmt.num(r.rank))}<td>{e(r.cnes)}</td>'
+        f"<td>{e(r.uf)}</td><td>{e(r.municipio)}</td>"
+        f"{_num_cell(r.excesso_valor, fmt.brl(r.excesso_valor))}"
+        f"{_num_cell(r.escore_maximo, fmt.pct(r.escore_maximo))}"
+        f"<td>{_flags(r.flags)}</td><td>{_sheet_link(r)}</td></tr>"
+        for r in rows.itertuples())
+    return f'<table id="sus-ranking"><thead>{head}</thead><tbody>{body}</tbody></table>'
+
+
+def _sus_target_table(rows: pd.DataFrame) -> str:
+    """One target: position by the target's excess, its three parts, the establishment's overall rank
+    and total excess (``sus_top_ranking_alvo.sql``)."""
+    head = ("<tr><th class=num>#</th><th>CNES</th><th>UF</th><th>Município</th><th class=num>Excesso no alvo (R$)</th>"
+            "<th class=num>per capita</th><th class=num>preço</th><th class=num>salto</th>"
+            "<th class=num>Excesso total (R$)</th><th class=num>Posição geral</th>"
+            "<th>Explicações benignas</th><th>Folha de fatos</th></tr>")
+    body = "".join(
+        f'<tr data-posicao="{int(r.posicao)}">{_num_cell(r.posicao, fmt.num(r.posicao))}<td>{e(r.cnes)}</td>'
+        f"<td>{e(r.uf)}</td><td>{e(r.municipio)}</td>"
+        f"{_num_cell(r.excesso_alvo, fmt.brl(r.excesso_alvo))}"
+        f"{_num_cell(r.excesso_per_capita, fmt.brl(r.excesso_per_capita))}"
+        f"{_num_cell(r.excesso_preco, fmt.brl(r.excesso_preco))}"
+        f"{_num_cell(r.excesso_salto, fmt.brl(r.excesso_salto))}"
+        f"{_num_cell(r.excesso_valor, fmt.brl(r.excesso_valor))}"
+        f"{_num_cell(r.rank, fmt.num(r.rank))}"
+        f"<td>{_flags(r.flags)}</td><td>{_sheet_link(r)}</td></tr>"
+        for r in rows.itertuples())
+    return f'<table id="sus-alvo-ranking"><thead>{head}</thead><tbody>{body}</tbody></table>'
 
 
 def _value(v) -> str:

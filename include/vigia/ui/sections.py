@@ -11,7 +11,9 @@ filters a user types (competência, hospital, UF) are bind variables.
   hospitals, cells and Σ ``total_glosa``.
 * **SUS** (``sus_provider_ranking``): the ``top`` establishments by ``rank`` (estimated
   excess value), Σ ``excesso_valor`` over the whole ranking, and a link to each fact
-  sheet that exists under ``<reports>/sus/<YYYY-MM>/``.
+  sheet that exists under ``<reports>/sus/<YYYY-MM>/``. Filtered by a target (``alvo``),
+  the establishments come from ``sus_provider_excess`` by their excess on that target,
+  with their overall rank, and the totals are the target's.
 * **Regulation** (``regulation_model_runs`` + the champion's model card files): one row
   per retraining run, newest first: candidates, the version promoted (if any) with its
   holdout kappa and F1, the champion after the run.
@@ -34,6 +36,7 @@ from vigia.ui.reader import Session
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 UF = re.compile(r"^[A-Z]{2}$")
+ALVO = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 SHEET_NAME = re.compile(r"^[A-Za-z0-9._-]+\.html$")
 MAX_TOP = 1000
 
@@ -111,10 +114,12 @@ def sheet_href(path, reports_dir: Path | None) -> str | None:
 
 
 def sus(session: Session, competencia: str | None = None, uf: str | None = None, top: int = 10,
-        reports_dir: Path | None = None) -> Section:
+        reports_dir: Path | None = None, alvo: str | None = None) -> Section:
     s = Section("sus", "SUS: ranking de auditoria (InfoSAS)")
     if uf and not UF.match(uf):
         raise ValueError(f"uf must be two capital letters (e.g. SP); got {uf!r}")
+    if alvo and not ALVO.match(alvo):
+        raise ValueError(f"alvo must be a target id such as SIA-020201 (letters, digits, '-', '_', '.'); got {alvo!r}")
     if not session.has("sus_provider_ranking"):
         s.status, s.message = "missing", "Nenhum resultado ainda: o DAG sus_anomaly_scoring não publicou."
         return s
@@ -126,13 +131,35 @@ def sus(session: Session, competencia: str | None = None, uf: str | None = None,
                      else "Nenhum resultado ainda: o DAG sus_anomaly_scoring não publicou.")
         return s
     binds = {"competencia": s.competencia, "uf": uf or None}
-    s.rows = session.query_file("ui/sus_top_ranking.sql", {**binds, "top": min(int(top), MAX_TOP)})
+    s.extra["uf"], s.extra["alvo"] = uf or None, alvo or None
+    s.extra["alvos"] = _targets(session, binds) if session.has("sus_provider_excess") else []
+    if alvo:
+        if not session.has("sus_provider_excess"):
+            s.status = "empty"
+            s.message = "Sem excesso por alvo neste warehouse: o DAG sus_anomaly_scoring ainda não publicou sus_provider_excess."
+            return s
+        binds["alvo"] = alvo
+        s.rows = session.query_file("ui/sus_top_ranking_alvo.sql", {**binds, "top": min(int(top), MAX_TOP)})
+        s.totals = session.query_file("ui/sus_totals_alvo.sql", binds).to_dict("records")[0]
+    else:
+        s.rows = session.query_file("ui/sus_top_ranking.sql", {**binds, "top": min(int(top), MAX_TOP)})
+        s.totals = session.query_file("ui/sus_totals.sql", binds).to_dict("records")[0]
     s.rows["folha_href"] = [sheet_href(p, reports_dir) for p in s.rows["folha_de_fatos"]]
-    s.totals = session.query_file("ui/sus_totals.sql", binds).to_dict("records")[0]
-    s.extra["uf"] = uf or None
     if s.rows.empty:
-        s.status, s.message = "empty", f"Sem estabelecimentos da UF {uf} em {s.competencia:%Y-%m}."
+        where = " ".join(filter(None, [f"da UF {uf}" if uf else "", f"com o alvo {alvo}" if alvo else ""]))
+        s.status, s.message = "empty", f"Sem estabelecimentos {where} em {s.competencia:%Y-%m}."
     return s
+
+
+def _targets(session: Session, binds: dict) -> list[tuple[str, str]]:
+    """(alvo, label) of the month's targets, the costliest first; the label adds the target's name
+    from the packaged table (``vigia.sus.targets``) when it lists the target."""
+    from vigia.sus import targets
+
+    table = targets.load()
+    names = dict(zip(table["alvo"], table["nome"]))
+    got = session.query_file("ui/sus_targets.sql", binds)
+    return [(a, f"{a} {names[a]}" if a in names else a) for a in got["alvo"].astype(str)]
 
 
 def regulation(session: Session, models_dir: Path | None = None, top: int = 10) -> Section:
