@@ -107,9 +107,17 @@ class Warehouse:
 
     # --- schema -----------------------------------------------------------------
     def ensure_table(self, con, table: str) -> list[str]:
-        """Create ``table`` from its DDL file if needed; return its columns in order."""
+        """Create ``table`` from its DDL file if needed, add the columns it gained since a warehouse of
+        an earlier version created it (``warehouse/upgrade/<table>.sql``, :func:`added_columns`); return
+        its columns in order. The ALTER runs only for a column the table lacks: no lock otherwise."""
         con.execute(sqlfiles.load(f"warehouse/{_ident(table)}.sql"))
-        return self.columns(con, table)
+        columns = self.columns(con, table)
+        missing = [(c, alter) for c, alter in added_columns(table) if c not in columns]
+        for column, alter in missing:
+            log.warning("warehouse %s: table %s of an earlier version gains column %s",
+                        self.spec.describe(), table, column)
+            con.execute(alter)
+        return self.columns(con, table) if missing else columns
 
     def ensure_tables(self, tables: list[str]) -> None:
         """Create each of ``tables`` from its DDL file if it does not exist yet (tables a query reads)."""
@@ -217,6 +225,28 @@ class Warehouse:
 
     def _insert(self, con, table: str, columns: list[str], rows: pd.DataFrame):
         raise NotImplementedError
+
+
+_ADD_COLUMN = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN (\w+) [A-Z ]+$")
+
+
+def added_columns(table: str) -> list[tuple[str, str]]:
+    """(column, ALTER statement) of each column ``table`` gained after its first release, from
+    ``include/sql/warehouse/upgrade/<table>.sql`` (none when the file does not exist). Each statement
+    must read ``ALTER TABLE <table> ADD COLUMN <column> <TYPE>``; anything else is refused."""
+    try:
+        text = sqlfiles.load(f"warehouse/upgrade/{_ident(table)}.sql")
+    except FileNotFoundError:
+        return []
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    out = []
+    for statement in filter(None, (" ".join(st.split()) for st in body.split(";"))):
+        m = _ADD_COLUMN.match(statement)
+        if not m or m[1] != table:
+            raise WarehouseError(f"warehouse/upgrade/{table}.sql: expected 'ALTER TABLE {table} ADD COLUMN "
+                                 f"<column> <TYPE>' statements; got {statement!r}")
+        out.append((m[2], statement))
+    return out
 
 
 def _conform(write: PartitionWrite, columns: list[str]) -> pd.DataFrame:

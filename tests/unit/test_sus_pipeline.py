@@ -12,6 +12,7 @@ import pytest
 from vigia.dq import DataQualityError
 from vigia.sample_data import sus as gen
 from vigia.sus import pipeline as p
+from vigia.sus import targets
 
 END = date(2026, 10, 1)
 
@@ -126,6 +127,28 @@ def test_rerun_replaces_the_month_and_scores_are_published_together(landing, war
     where = excess.merge(ranking[["cnes", "uf", "municipio"]], on="cnes", suffixes=("", "_ranking"))
     assert where["uf"].notna().all() and (where["uf"] == where["uf_ranking"]).all()
     assert (where["municipio"] == where["municipio_ranking"]).all()
+    # each target's version in the month's cube (alvos.csv versao) on every row that names a target
+    table = targets.load()
+    want = dict(zip(table["alvo"], table["versao"]))
+    for name in ("sus_anomaly_scores", "sus_municipal_excess", "sus_provider_excess", "sus_benign_flags"):
+        rows = warehouse.query(f"SELECT alvo, alvo_versao FROM {name}")
+        assert len(rows) > 0 and (rows["alvo_versao"] == rows["alvo"].map(want)).all(), name
+
+
+def test_a_target_whose_earlier_cubes_hold_another_version_is_named(landing, tmp_path, warehouse):
+    from vigia import runs
+
+    prev = runs.add_months(END, -1)
+    run_until_cube(p.SusRun("v1", prev, str(landing)), warehouse)
+    with warehouse.connect() as con:  # as if the previous month's cube had been built before SIA-020201's v1
+        for table in ("sus_production_monthly", "sus_production_by_establishment", "sus_production_by_municipality"):
+            con.execute(f"UPDATE {table} SET alvo_versao = 0 WHERE alvo = 'SIA-020201'")
+    run = p.SusRun("v2", END, str(landing), top_fact_sheets=0)
+    got = p.run_in_process(run, warehouse, with_fact_sheets=False)["score"]["target_versions_changed"]
+    assert got == {"SIA-020201": f"version 1 in {END:%Y-%m}; version(s) 0 in 1 earlier month(s) "
+                                 f"({prev:%Y-%m}..{prev:%Y-%m})"}
+    published = warehouse.query("SELECT DISTINCT alvo_versao FROM sus_provider_excess WHERE alvo = 'SIA-020201'")
+    assert published["alvo_versao"].tolist() == [1]  # the scored month's version
 
 
 def test_a_municipality_without_population_fails_the_gate_naming_it(landing, tmp_path, warehouse):

@@ -70,6 +70,42 @@ def test_missing_columns_are_named(warehouse):
                                                      runs_rows(1).drop(columns="status"))])
 
 
+def test_a_table_of_an_earlier_version_gains_its_new_columns_and_keeps_its_rows(warehouse):
+    """sus_provider_excess as it was created before alvo_versao (upgrade/sus_provider_excess.sql)."""
+    from vigia import sql as sqlfiles
+
+    old_ddl = sqlfiles.load("warehouse/sus_provider_excess.sql").replace(
+        "    alvo_versao          INTEGER,", "--")
+    assert "alvo_versao" not in old_ddl.split("CREATE TABLE")[1]
+    with warehouse.connect() as con:
+        con.execute(old_ddl)
+        con.execute("INSERT INTO sus_provider_excess (competencia, cnes, alvo, excesso_valor, run_id) "
+                    "VALUES (DATE '2026-09-01', '1234567', 'SIA-020201', 10.5, 'old')")
+    row = {"cnes": "7654321", "uf": "SP", "municipio": "355030", "alvo": "SIA-020201", "alvo_versao": 2,
+           "excesso_per_capita": 1.0, "excesso_preco": 0.0, "excesso_salto": 0.0, "excesso_valor": 1.0,
+           "run_id": "new"}
+    warehouse.replace_partitions([PartitionWrite("sus_provider_excess", {"competencia": OCT}, pd.DataFrame([row]))])
+    got = warehouse.query("SELECT run_id, alvo_versao, excesso_valor FROM sus_provider_excess ORDER BY run_id")
+    assert got["run_id"].tolist() == ["new", "old"] and got["excesso_valor"].tolist() == [1.0, 10.5]
+    assert got["alvo_versao"].iloc[0] == 2 and pd.isna(got["alvo_versao"].iloc[1])  # earlier rows: NULL
+    # the next write finds the column there: no second ALTER (it would raise 'already exists')
+    warehouse.replace_partitions([PartitionWrite("sus_provider_excess", {"competencia": OCT}, pd.DataFrame([row]))])
+
+
+def test_an_upgrade_file_holds_only_add_column_statements(monkeypatch):
+    from vigia import sql as sqlfiles
+    from vigia import warehouse as wh
+
+    assert wh.added_columns("sus_anomaly_scores") == [
+        ("alvo_versao", "ALTER TABLE sus_anomaly_scores ADD COLUMN alvo_versao INTEGER")]
+    assert wh.added_columns("glosa_segment_runs") == []  # no upgrade file
+    monkeypatch.setattr(sqlfiles, "load", lambda name: "ALTER TABLE x DROP COLUMN y;")
+    with pytest.raises(WarehouseError, match=r"upgrade/sus_anomaly_scores.sql: expected 'ALTER TABLE "
+                                             r"sus_anomaly_scores ADD COLUMN <column> <TYPE>' statements; "
+                                             r"got 'ALTER TABLE x DROP COLUMN y'"):
+        wh.added_columns("sus_anomaly_scores")
+
+
 # --- sessions: one connection held over several calls ---------------------------------------------
 
 def _count_driver_connects(monkeypatch, warehouse) -> list:

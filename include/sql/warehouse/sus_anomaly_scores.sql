@@ -5,6 +5,7 @@ CREATE TABLE IF NOT EXISTS sus_anomaly_scores (
     cnes          VARCHAR NOT NULL,
     uf            VARCHAR,            -- of the establishment (CNES)
     alvo          VARCHAR NOT NULL,
+    alvo_versao   INTEGER,   -- the target's version (alvos.csv versao) in the scored month's cube
     score         VARCHAR NOT NULL,
     value         DOUBLE PRECISION,
     reason        VARCHAR,

@@ -5,6 +5,7 @@ CREATE TABLE IF NOT EXISTS sus_municipal_excess (
     municipio            VARCHAR NOT NULL,
     uf                   VARCHAR,
     alvo                 VARCHAR NOT NULL,
+    alvo_versao          INTEGER,   -- the target's version (alvos.csv versao) in the scored month's cube
     populacao            BIGINT,
     quantidade           DOUBLE PRECISION,
     valor                DOUBLE PRECISION,

@@ -474,13 +474,21 @@ def score(run: SusRun, warehouse: Warehouse) -> dict:
                     "municipalities are left out of the per-capita rates and the log-normal fit, and the "
                     "'national' rate is that of the UFs that landed; rerun the month when their files land",
                     f"{run.competencia:%Y-%m}", sistema, len(ufs), ", ".join(ufs))
+    versions = scoring.target_versions(warehouse, start, run.competencia)
+    changed = scoring.version_changes(versions, run.competencia)
+    for alvo, what in changed.items():
+        log.warning("target %s: %s; its scores compare the two definitions: rebuild the earlier months' cubes "
+                    "(backfill) to score on one", alvo, what)
+    versions[versions["competencia"] == run.competencia][["alvo", "alvo_versao"]].to_parquet(
+        run.file("target_versions.parquet"), index=False)
     for name in MONTH_SCORE_TABLES:
         getattr(result, name).to_parquet(run.file(f"{name}.parquet"), index=False)
     top = scoring.top_of_ranking(result.ranking, run.top_fact_sheets)["cnes"]
     earlier = scoring.establishment_series(warehouse, start, run.competencia, top)
     write_history(scoring.fact_sheet_cube(month_cubes.month, earlier), covered, run.file("history.parquet"))
     return {"establishments": len(result.ranking), "history_months": len(covered) - 1,
-            "excess_value": float(result.ranking["excesso_valor"].sum()), "ufs_not_landed": uncovered}
+            "excess_value": float(result.ranking["excesso_valor"].sum()), "ufs_not_landed": uncovered,
+            "target_versions_changed": changed}
 
 
 def load_scores(run: SusRun) -> scoring.MonthScores:
@@ -580,25 +588,33 @@ def publish_scores(run: SusRun, warehouse: Warehouse, sheet_parts=None) -> dict:
     ranking = r.ranking.merge(registry, on="cnes", how="left")
     ranking["flags"] = ranking["cnes"].map(flags_by_cnes)
     ranking["folha_de_fatos"] = ranking["cnes"].map(sheets)
-    scores_out = r.scores.merge(registry[["cnes", "uf"]], on="cnes", how="left")
-    municipal = r.municipal.assign(uf=ufs_of(r.municipal["municipio"]).to_numpy())
+    versions = pd.read_parquet(run.file("target_versions.parquet"))
+
+    def versioned(df: pd.DataFrame) -> pd.DataFrame:  # the target's version in the scored month's cube
+        return df.merge(versions, on="alvo", how="left", validate="many_to_one")
+
+    scores_out = versioned(r.scores.merge(registry[["cnes", "uf"]], on="cnes", how="left"))
+    municipal = versioned(r.municipal.assign(uf=ufs_of(r.municipal["municipio"]).to_numpy()))
+    excess = versioned(r.excess_by_target.merge(registry, on="cnes", how="left"))
     part = {"competencia": run.competencia}
 
     def keep(df: pd.DataFrame, table_columns: list[str]) -> pd.DataFrame:
         return df[[c for c in table_columns if c in df.columns]].assign(run_id=run.run_id)
 
     writes = [
-        PartitionWrite("sus_anomaly_scores", part, keep(scores_out, ["cnes", "uf", "alvo", "score", "value", "reason"])),
+        PartitionWrite("sus_anomaly_scores", part, keep(scores_out, [
+            "cnes", "uf", "alvo", "alvo_versao", "score", "value", "reason"])),
         PartitionWrite("sus_municipal_excess", part, keep(municipal, [
-            "municipio", "uf", "alvo", "populacao", "quantidade", "valor", "taxa", "cutoff", "excesso_quantidade",
-            "excesso_valor", "taxa_eb", "limiar", "escore_municipal", "reason"])),
+            "municipio", "uf", "alvo", "alvo_versao", "populacao", "quantidade", "valor", "taxa", "cutoff",
+            "excesso_quantidade", "excesso_valor", "taxa_eb", "limiar", "escore_municipal", "reason"])),
         PartitionWrite("sus_provider_ranking", part, keep(ranking, [
             "cnes", "uf", "municipio", "rank", "rank_escore", "excesso_valor", "escore_combinado", "escore_maximo",
             "n_escores", "flags", "folha_de_fatos"])),
-        PartitionWrite("sus_provider_excess", part, keep(r.excess_by_target.merge(registry, on="cnes", how="left"), [
-            "cnes", "uf", "municipio", "alvo", "excesso_per_capita", "excesso_preco", "excesso_salto",
+        PartitionWrite("sus_provider_excess", part, keep(excess, [
+            "cnes", "uf", "municipio", "alvo", "alvo_versao", "excesso_per_capita", "excesso_preco", "excesso_salto",
             "excesso_valor"])),
-        PartitionWrite("sus_benign_flags", part, keep(r.flags, ["cnes", "municipio", "alvo", "flag", "detail"])),
+        PartitionWrite("sus_benign_flags", part, keep(versioned(r.flags), [
+            "cnes", "municipio", "alvo", "alvo_versao", "flag", "detail"])),
         PartitionWrite("sus_excess_concentration", part, keep(r.concentration, [
             "excesso_total", "n_com_excesso", "participacao_top5", "participacao_top100"])),
     ]

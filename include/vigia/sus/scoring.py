@@ -498,6 +498,30 @@ def score_from_warehouse(warehouse, competencia: date, population: pd.DataFrame,
     return score_cubes(c, competencia, population, registry, covered_months, q=q, measures=measures), c
 
 
+def target_versions(warehouse, inicio: date, fim: date) -> pd.DataFrame:
+    """competencia, alvo, alvo_versao of each month's cube in ``inicio`` .. ``fim``
+    (``score_target_versions.sql``)."""
+    got = _dates(warehouse.query_file("sus/score_target_versions.sql", {"inicio": inicio, "fim": fim}))
+    return got.assign(alvo_versao=got["alvo_versao"].astype("int64"))
+
+
+def version_changes(versions: pd.DataFrame, competencia: date) -> dict[str, str]:
+    """alvo -> what differs, for each target whose earlier months' cubes were built with another
+    version of it than the scored month's: its oscillation medians, 12-month per-capita score and
+    price distribution then mix two definitions (rebuild those months' cubes, e.g. by a backfill, to
+    score on one). ``versions``: :func:`target_versions`."""
+    now = versions[versions["competencia"] == competencia].set_index("alvo")["alvo_versao"]
+    earlier = versions[(versions["competencia"] < competencia) & versions["alvo"].isin(now.index)]
+    other = earlier[earlier["alvo_versao"].to_numpy() != now.reindex(earlier["alvo"]).to_numpy()]
+    out = {}
+    for alvo, g in other.groupby("alvo", sort=True):
+        months = sorted(g["competencia"])
+        out[alvo] = (f"version {now[alvo]} in {competencia:%Y-%m}; version(s) "
+                     f"{', '.join(map(str, sorted(set(g['alvo_versao']))))} in {len(months)} earlier month(s) "
+                     f"({months[0]:%Y-%m}..{months[-1]:%Y-%m})")
+    return out
+
+
 def establishment_series(warehouse, inicio: date, fim: date, establishments) -> pd.DataFrame:
     """The establishment x target cube of the months ``inicio`` .. ``fim`` - 1 for ``establishments``
     (cnes) only: the production series the fact sheets draw (``score_establishment_series.sql``)."""

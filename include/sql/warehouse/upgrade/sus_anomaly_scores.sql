@@ -1,0 +1,4 @@
+-- Columns sus_anomaly_scores gained after its first release, one ALTER per statement. Warehouse.ensure_table
+-- runs each one whose column the table lacks (a warehouse of an earlier version); rows written
+-- before keep NULL there.
+ALTER TABLE sus_anomaly_scores ADD COLUMN alvo_versao INTEGER;
