@@ -27,7 +27,9 @@ the warehouse; a backfill over earlier months builds them. With the Param
 history carry a reason instead of a value. With `refresh_late_records` (on by
 default) it also rebuilds the cubes of the 3 earlier competências when files
 that can hold their late records have landed since they were built
-(`sus_cube_files` records each cube's files).
+(`sus_cube_files` records each cube's files). A rebuilt month that was already
+scored keeps its scores: the task's result (`scores_to_rerun`) and log say
+which trigger rescores it.
 
 **Outputs** (connection `warehouse`; partition = competência, replaced in one
 transaction on rerun): the cubes `sus_production_monthly` (establishment x

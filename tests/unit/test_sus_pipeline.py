@@ -361,6 +361,21 @@ def test_a_cube_built_before_its_late_records_landed_is_rebuilt_with_them(landin
     assert p.months_with_late_files(run, warehouse) == []  # nothing new since
 
 
+def test_a_scored_month_whose_cube_is_rebuilt_is_named_for_rescoring(landing, tmp_path, warehouse):
+    from vigia import runs
+
+    prev = runs.add_months(END, -1)
+    run = p.SusRun("s1", prev, str(landing), top_fact_sheets=0)
+    assert "scores_to_rerun" not in p.build_history_cube(run, warehouse, f"{prev:%Y-%m}")  # never scored
+    p.run_in_process(run, warehouse, with_fact_sheets=False)
+    got = p.build_history_cube(p.SusRun("s2", END, str(landing)), warehouse, f"{prev:%Y-%m}")
+    assert got["scores_to_rerun"] == (
+        f"competência {prev:%Y-%m}: its published scores (run s1) were computed on the cube this run replaced; "
+        f"to rescore it, trigger sus_anomaly_scoring with competencia={prev:%Y-%m} (or clear that month's run)")
+    assert warehouse.query("SELECT DISTINCT run_id FROM sus_production_monthly")["run_id"].tolist() == [
+        "s2__historico_" + f"{prev:%Y-%m}"]
+
+
 def test_uf_coverage_is_the_ufs_whose_own_month_file_was_read():
     files = pd.DataFrame({"sistema": ["SIA", "SIA", "SIA", "SIH", "SIH", "SIA"],
                           "arquivo": ["PASP2610a.parquet", "PASP2610b.parquet", "PAMG2611.parquet",

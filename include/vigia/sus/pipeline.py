@@ -438,7 +438,24 @@ def build_history_cube(run: SusRun, warehouse: Warehouse, month: str) -> dict:
     gate_ingest(sub, warehouse, ufs)
     build_cube(sub, ufs)
     gate_cube(sub, warehouse)
-    return {"competencia": month, **publish_cube(sub, warehouse)}
+    return {"competencia": month, **publish_cube(sub, warehouse), **stale_scores(warehouse, sub.competencia)}
+
+
+def stale_scores(warehouse: Warehouse, competencia: date) -> dict:
+    """After an earlier competência's cube was rebuilt (late records, missing history): when that month
+    already has a published ranking, it was scored on the cube this one replaced; say so (logged and in
+    the result, ``scores_to_rerun``), with the run that rescores it. Scores are not redone here: a
+    month's scores are replaced by that month's own run, which also renders its fact sheets."""
+    if not warehouse.table_exists("sus_provider_ranking"):
+        return {}
+    scored = warehouse.query_file("sus/scored_runs.sql", {"competencia": competencia})["run_id"].tolist()
+    if not scored:
+        return {}
+    note = (f"competência {competencia:%Y-%m}: its published scores (run {', '.join(scored)}) were computed on "
+            f"the cube this run replaced; to rescore it, trigger sus_anomaly_scoring with competencia="
+            f"{competencia:%Y-%m} (or clear that month's run)")
+    log.warning(note)
+    return {"scores_to_rerun": note}
 
 
 # --- scores -------------------------------------------------------------------------
