@@ -72,7 +72,8 @@ def _run():
                  else runs.previous_month(logical_moment(context)))
     landing = params.get("landing") or Variable.get("sus_landing_path", default=None) or default_landing()
     return SusRun(run_id=context["run_id"], competencia=month, landing=str(landing),
-                  max_bad_share=float(params["max_bad_share"]), top_fact_sheets=int(params["top_fact_sheets"]))
+                  max_bad_share=float(params["max_bad_share"]), top_fact_sheets=int(params["top_fact_sheets"]),
+                  k=float(params["k_limiar"]))
 
 
 @dag(
@@ -107,6 +108,9 @@ def _run():
             description="Rebuild the cubes of the 3 earlier competências when SIA/SIH files that can hold their "
                         "late records have landed since those cubes were built (SIA accepts records up to 3 "
                         "months late)."),
+        "k_limiar": Param(3.0, type="number", minimum=1, maximum=20, title="Per-capita threshold k",
+                          description="limiar = k x the month's national rate (empirical-Bayes per-capita score); "
+                                      "the seed's value is 3. Recorded in sus_municipal_excess.k."),
         "top_fact_sheets": Param(20, type="integer", minimum=0, maximum=500, title="Fact sheets",
                                  description="How many establishments at the top of the ranking get a fact sheet."),
     },

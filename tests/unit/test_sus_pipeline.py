@@ -135,6 +135,25 @@ def test_rerun_replaces_the_month_and_scores_are_published_together(landing, war
         assert len(rows) > 0 and (rows["alvo_versao"] == rows["alvo"].map(want)).all(), name
 
 
+def test_the_per_capita_threshold_k_is_a_run_setting_recorded_with_the_rows(landing, tmp_path, warehouse):
+    run = p.SusRun("k3", END, str(landing), top_fact_sheets=0)
+    p.run_in_process(run, warehouse, with_fact_sheets=False)
+    by3 = warehouse.query("SELECT municipio, alvo, k, limiar, escore_municipal FROM sus_municipal_excess "
+                          "WHERE limiar IS NOT NULL ORDER BY municipio, alvo")
+    assert len(by3) > 100 and (by3["k"] == 3.0).all()
+    run = p.SusRun("k2", END, str(landing), top_fact_sheets=1, k=2.0)
+    out = p.run_in_process(run, warehouse)
+    by2 = warehouse.query("SELECT municipio, alvo, k, limiar, escore_municipal FROM sus_municipal_excess "
+                          "WHERE limiar IS NOT NULL ORDER BY municipio, alvo")
+    assert (by2["k"] == 2.0).all() and by2[["municipio", "alvo"]].equals(by3[["municipio", "alvo"]])
+    assert (by2["limiar"] / by3["limiar"]).to_numpy() == pytest.approx(2 / 3)  # limiar = k x the national rate
+    assert (by2["escore_municipal"] >= by3["escore_municipal"] - 1e-9).all()  # a lower bar: more excess
+    assert by2["escore_municipal"].sum() > by3["escore_municipal"].sum()
+    (sheet,) = out["fact_sheets"]["index"].values()
+    page = Path(sheet).read_text(encoding="utf-8")
+    assert "limiar (2 × taxa nacional)" in page and "limiar = 2 × taxa nacional" in page
+
+
 def test_a_target_whose_earlier_cubes_hold_another_version_is_named(landing, tmp_path, warehouse):
     from vigia import runs
 

@@ -188,6 +188,19 @@ def test_on_demand_sheet_scores_from_the_warehouse(reference, warehouse_uri, war
     ranking = reference["result"].ranking
     rank = int(ranking.loc[ranking["cnes"] == jump["cnes"], "rank"].item())
     assert f"{rank}º de {len(ranking)}" in page  # the month scored as the DAG scores it
+    assert "limiar (3 × taxa nacional)" in page and "limiar = 3 × taxa nacional" in page  # the default k
+    # the k of the month's published scores (the DAG's Param k_limiar), unless one is given
+    with warehouse.connect() as con:
+        warehouse.ensure_table(con, "sus_municipal_excess")
+        con.execute("INSERT INTO sus_municipal_excess (competencia, municipio, alvo, k, run_id) "
+                    f"VALUES (DATE '{END:%Y-%m-%d}', '120001', '{jump['alvo']}', 2.5, 'dag_run')")
+    assert sus_cli.published_k(warehouse, END) == 2.5
+    page = sus_cli.sheet(jump["cnes"], jump["alvo"], f"{END:%Y-%m}", str(reference["landing"]),
+                         tmp_path / "s.html").read_text(encoding="utf-8")
+    assert "limiar (2,5 × taxa nacional)" in page and "limiar = 2,5 × taxa nacional" in page
+    page = sus_cli.sheet(jump["cnes"], jump["alvo"], f"{END:%Y-%m}", str(reference["landing"]),
+                         tmp_path / "s.html", k=4).read_text(encoding="utf-8")
+    assert "limiar (4 × taxa nacional)" in page
     with pytest.raises(SystemExit, match="no cube for 2027-01"):
         sus_cli.sheet(jump["cnes"], jump["alvo"], "2027-01", str(reference["landing"]), tmp_path / "x.html")
 

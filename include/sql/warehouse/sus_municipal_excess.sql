@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS sus_municipal_excess (
     excesso_valor        DOUBLE PRECISION,
     taxa_eb              DOUBLE PRECISION,   -- empirical-Bayes rate per 100,000
     limiar               DOUBLE PRECISION,   -- k x national rate per 100,000
+    k                    DOUBLE PRECISION,   -- the run's threshold multiplier (Param k_limiar, default 3)
     escore_municipal     DOUBLE PRECISION,   -- 12-month sum of max(0, taxa_eb - limiar)
     reason               VARCHAR,
     run_id               VARCHAR NOT NULL

@@ -22,10 +22,20 @@ from vigia.sus.pipeline import default_landing
 from vigia.warehouse import open_warehouse
 
 
+def published_k(wh, month) -> float | None:
+    """The k (``k_limiar``) the month's published scores used, if the warehouse records one."""
+    with wh.connect(read_only=True) as con:
+        if "k" not in wh.columns(con, "sus_municipal_excess"):
+            return None
+    got = wh.query_file("sus/published_k.sql", {"competencia": month})["k"]
+    return float(got.iloc[0]) if len(got) == 1 else None
+
+
 def sheet(cnes: str, alvo: str, competencia: str, landing: str, out: Path | None,
-          history_months: int = 12) -> Path:
+          history_months: int = 12, k: float | None = None) -> Path:
     """Score ``competencia`` as the DAG's score step does (:func:`vigia.sus.scoring.score_from_warehouse`:
-    the GROUP BYs in the warehouse, pandas on aggregates) and write the sheet of ``cnes`` x ``alvo``."""
+    the GROUP BYs in the warehouse, pandas on aggregates) and write the sheet of ``cnes`` x ``alvo``.
+    ``k``: the per-capita threshold multiplier; by default the one the month was published with, else 3."""
     month = runs.month_start(competencia)
     wh = open_warehouse(ConnectionSpec.from_uri(
         "warehouse", os.environ.get("AIRFLOW_CONN_WAREHOUSE") or default_uri("warehouse")))
@@ -39,9 +49,11 @@ def sheet(cnes: str, alvo: str, competencia: str, landing: str, out: Path | None
                          "run sus_anomaly_scoring for it first")
     registry, _ = datasus.read_registry(landing, month)
     tgt = targets.load()
+    k = k or published_k(wh, month) or scoring.K
     result, month_cubes = scoring.score_from_warehouse(wh, month, population, registry, covered,
-                                                       history_months=history_months, publish=False,
+                                                       history_months=history_months, k=k, publish=False,
                                                        measures=targets.measures(tgt))
+    result.municipal = result.municipal.assign(k=k)
     cube = scoring.fact_sheet_cube(month_cubes.month, scoring.establishment_series(wh, start, month, [cnes]))
     html = fact_sheets.render(cnes, alvo, month, cube, result, dict(zip(tgt["alvo"], tgt["nome"])), registry,
                               months=[pd.Timestamp(m) for m in covered], population=population)
@@ -61,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
                    default=os.environ.get("AIRFLOW_VAR_SUS_LANDING_PATH") or os.environ.get("SUS_LANDING_PATH")
                    or default_landing())
     s.add_argument("--out", type=Path, default=None)
+    s.add_argument("--k", type=float, default=None, help="per-capita threshold multiplier (default: the one the "
+                   "month's published scores used, else 3)")
     args = parser.parse_args(argv)
-    path = sheet(args.cnes, args.alvo, args.competencia, args.landing, args.out)
+    path = sheet(args.cnes, args.alvo, args.competencia, args.landing, args.out, k=args.k)
     print(f"fact sheet: {path}")
     return 0
 

@@ -59,6 +59,7 @@ class SusRun(runs.MonthRun):
     history_months: int = 12
     top_fact_sheets: int = 20
     dag_id: str = DAG_ID
+    k: float = scoring.K  # limiar = k x the month's national rate (per-capita score)
 
 
 # --- ingestion ----------------------------------------------------------------------
@@ -484,7 +485,8 @@ def score(run: SusRun, warehouse: Warehouse) -> dict:
     population = pd.read_parquet(run.file("population.parquet"))
     result, month_cubes = scoring.score_from_warehouse(
         warehouse, run.competencia, population, pd.read_parquet(run.file("registry.parquet")), covered,
-        history_months=run.history_months, run_id=run.run_id, measures=targets.measures(targets.load()))
+        history_months=run.history_months, k=run.k, run_id=run.run_id, measures=targets.measures(targets.load()))
+    result.municipal = result.municipal.assign(k=run.k)  # published with the rows; the fact sheets read it
     uncovered = scoring.uncovered_ufs(month_cubes.coverage, population, run.competencia)
     for sistema, ufs in uncovered.items():
         log.warning("competência %s: no %s file of the month for %d UF(s) of the population file (%s): their "
@@ -623,7 +625,7 @@ def publish_scores(run: SusRun, warehouse: Warehouse, sheet_parts=None) -> dict:
             "cnes", "uf", "alvo", "alvo_versao", "score", "value", "reason"])),
         PartitionWrite("sus_municipal_excess", part, keep(municipal, [
             "municipio", "uf", "alvo", "alvo_versao", "populacao", "quantidade", "valor", "taxa", "cutoff",
-            "excesso_quantidade", "excesso_valor", "taxa_eb", "limiar", "escore_municipal", "reason"])),
+            "excesso_quantidade", "excesso_valor", "taxa_eb", "limiar", "k", "escore_municipal", "reason"])),
         PartitionWrite("sus_provider_ranking", part, keep(ranking, [
             "cnes", "uf", "municipio", "rank", "rank_escore", "excesso_valor", "escore_combinado", "escore_maximo",
             "n_escores", "flags", "folha_de_fatos"])),

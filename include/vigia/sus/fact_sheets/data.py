@@ -7,8 +7,8 @@ computes, once, the municipal totals, the national and state (UF) rates and the
 value-per-AIH table. :meth:`MonthData.sheet` then gathers one establishment x
 target's rows as a :class:`SheetData`.
 
-Rates: the national rate is b, the pooled rate of the per-capita scores (limiar / K
-of the target's municipal rows: every municipality of the UFs the month's files
+Rates: the national rate is b, the pooled rate of the per-capita scores (limiar / k, k the run's
+threshold multiplier in the rows' ``k`` column, else ``scoring.K``, of the target's municipal rows: every municipality of the UFs the month's files
 cover, zero production included), so the sheet draws the line the threshold
 multiplies. Without a per-capita row it, and the state rates always, are
 Σ quantidade / Σ populacao × 100,000, the quantities from the cube (target x month)
@@ -39,12 +39,13 @@ class TargetMonth:
     cube: pd.DataFrame  # the month's cube rows of the target
     sistema: str
     quantidade_municipio: pd.Series  # Σ quantidade by municipio
-    nacional: float  # national rate per 100,000: b of the per-capita pool (limiar / K), the threshold's base
+    nacional: float  # national rate per 100,000: b of the per-capita pool (limiar / k), the threshold's base
     por_uf: dict  # uf -> rate per 100,000
     municipal: pd.DataFrame  # result.municipal rows of the target x month, one per municipio
     corte: float  # the log-normal 99% cutoff per 100,000 (NaN when absent)
     vpa: pd.DataFrame | None  # value per AIH of every establishment (SIH targets), else None
     ufs: tuple = ()  # the UFs of the per-capita pool (of the municipalities with an empirical-Bayes rate)
+    k: float = K  # the threshold multiplier the month was scored with: limiar = k x nacional
 
 
 @dataclass(frozen=True)
@@ -187,11 +188,12 @@ class MonthData:
             corte = float(corte.iloc[0]) * PER if len(corte) else float("nan")
             mun = mun.drop_duplicates("municipio")
             pooled = mun[mun["limiar"].notna()] if "limiar" in mun.columns else mun.iloc[:0]
-            if len(pooled):  # the rate the threshold multiplies: limiar = K x b (b over the pool's UFs)
-                nacional = float(pooled["limiar"].iloc[0]) / K
+            k = float(mun["k"].iloc[0]) if "k" in mun.columns and len(mun) and pd.notna(mun["k"].iloc[0]) else K
+            if len(pooled):  # the rate the threshold multiplies: limiar = k x b (b over the pool's UFs)
+                nacional = float(pooled["limiar"].iloc[0]) / k
             ufs = tuple(sorted({u for u in pooled["municipio"].map(self.uf_of) if isinstance(u, str)}))
             vpa = value_per_admission(c) if sistema == "SIH" else None
-            self._targets[alvo] = TargetMonth(c, sistema, q_mun, nacional, por_uf, mun, corte, vpa, ufs)
+            self._targets[alvo] = TargetMonth(c, sistema, q_mun, nacional, por_uf, mun, corte, vpa, ufs, k)
         return self._targets[alvo]
 
     def _sistema(self, alvo: str) -> str:

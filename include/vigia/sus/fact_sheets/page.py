@@ -179,11 +179,18 @@ def _flags(d: SheetData) -> str:
                       'verificar primeiro.</p>', ""])
 
 
+def _k(d: SheetData) -> str:
+    """The threshold multiplier as the sheet writes it: '3', '2,5'."""
+    k = float(d.target.k)
+    return fmt_num(k, 0) if k.is_integer() else fmt_num(k, 2).rstrip("0")
+
+
 def _numbers(d: SheetData) -> str:
     """The tables behind each score: the establishment's scores, the municipal excess, the value per AIH."""
     parts = ["", "<h3>Escores do estabelecimento</h3>"]
     if len(d.scores):
-        rows = [[(r.score, False), (fmt_num(r.value, 3), True), (SCORE_DESCRIPTIONS.get(r.score, ""), False),
+        rows = [[(r.score, False), (fmt_num(r.value, 3), True),
+                 (SCORE_DESCRIPTIONS.get(r.score, "").replace("{k}", _k(d)), False),
                  ("" if is_missing(r.reason) else str(r.reason), False)]
                 for r in d.scores.itertuples(index=False)]
         parts.append(_table(["escore", "valor", "fórmula", "observação (quando não calculado)"], rows))
@@ -208,7 +215,7 @@ def _numbers(d: SheetData) -> str:
              "participação (share)", "taxa (por 100 mil hab.)", "corte 99% (por 100 mil hab.)",
              "excesso de quantidade (município)", "excesso de valor (município)",
              "excesso de valor atribuído ao estabelecimento", "taxa EB (por 100 mil hab.)",
-             "limiar (3 × taxa nacional)", "dif = max(0, taxa EB − limiar)", "escore municipal (12 meses)",
+             f"limiar ({_k(d)} × taxa nacional)", "dif = max(0, taxa EB − limiar)", "escore municipal (12 meses)",
              "observação"], rows))
         parts.append(_note("excesso de quantidade = max(0, quantidade − corte × população); excesso de valor = "
                            "excesso de quantidade × valor médio do município; o excesso de cada município é "
