@@ -94,7 +94,7 @@ def test_sus_dag_shape(dagbag):
         *cubes, "sus_cube_files", "sus_cube_uf_coverage", "dq_quarantine", "dq_results"]
     assert [o.name for o in dag.get_task("score").outlets] == ["sus_population", *cubes[1:]]
     assert set(dag.params) == {"competencia", "landing", "max_bad_share", "build_missing_history",
-                               "refresh_late_records", "top_fact_sheets"}
+                               "refresh_late_records", "k_limiar", "top_fact_sheets"}
 
 
 @pytest.mark.parametrize("dag_file", sorted(f"{d}.py" for d in EXPECTED_DAGS))
