@@ -7,10 +7,10 @@ computes, once, the municipal totals, the national and state (UF) rates and the
 value-per-AIH table. :meth:`MonthData.sheet` then gathers one establishment x
 target's rows as a :class:`SheetData`.
 
-Rates: the national rate is b, the pooled rate of the per-capita scores (limiar / k, k the run's
-threshold multiplier in the rows' ``k`` column, else ``scoring.K``, of the target's municipal rows: every municipality of the UFs the month's files
-cover, zero production included), so the sheet draws the line the threshold
-multiplies. Without a per-capita row it, and the state rates always, are
+Rates: the national rate is b, the pooled rate of the per-capita scores (limiar / k of the
+target's municipal rows, k the run's threshold multiplier in their ``k`` column, else ``scoring.K``:
+every municipality of the UFs the month's files cover, zero production included), so the sheet
+draws the line the threshold multiplies. Without a per-capita row it, and the state rates always, are
 Σ quantidade / Σ populacao × 100,000, the quantities from the cube (target x month)
 and the populations of every municipality of the IBGE file in the month's year (``population``;
 without it, those of ``result.municipal``: the municipalities with production of any target in the

@@ -27,8 +27,8 @@ SCORE_DESCRIPTIONS = {
     "oscilacao_quantidade_m6": "(quantidade do mês + 1) ÷ (mediana da quantidade nos 6 meses anteriores + 1)",
     "oscilacao_valor_m6": "(valor do mês + 1) ÷ (mediana do valor nos 6 meses anteriores + 1)",
     "taxa_per_capita_eb": ("Σ sobre os municípios de (participação do estabelecimento em 12 meses × escore "
-                           "municipal); escore municipal = soma em 12 meses de max(0, taxa EB − limiar), limiar = {k} × taxa "
-                           "nacional"),
+                           "municipal); escore municipal = soma em 12 meses de max(0, taxa EB − limiar), "
+                           "limiar = {k} × taxa nacional"),
     SCORE_VALOR_AIH: ("z robusto do log do valor médio por AIH frente aos estabelecimentos do país: "
                       "(x − mediana) ÷ (1,4826 × MAD)"),
 }
