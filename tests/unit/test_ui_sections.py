@@ -75,7 +75,7 @@ def excess_rows() -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["cnes", "uf", "municipio", "alvo", "excesso_per_capita", "excesso_preco",
                                      "excesso_salto"])
     return df.assign(excesso_valor=df[["excesso_per_capita", "excesso_preco", "excesso_salto"]].sum(axis=1),
-                     run_id="r1")
+                     alvo_versao=1, run_id="r1")
 
 
 def test_sus_ranking_filtered_by_target(tmp_path, warehouse_uri):
