@@ -9,8 +9,8 @@
 -- in :competencia and a competência no run could reach: missing, invalid, or outside the window of
 -- :atraso months): id, arquivo_id, filename, cmp_bruto, mvm_bruto, arquivo, uf, competencia (DATE, NULL when
 -- invalid), mes_processamento (PA_MVM, else the file's month), problema_competencia (the competência
--- is not a valid AAAAMM month, showing the stripped text) and problema_janela (outside the processing window; PA_MVM differing
--- from the file name's month), NULL when fine.
+-- is not a valid AAAAMM month, showing its stripped text) and problema_janela (outside the processing
+-- window; PA_MVM differing from the file name's month), NULL when fine.
 -- Bind variables: :competencia (DATE), :atraso (INTEGER, datasus.MAX_DELAY_MONTHS['SIA'])
 WITH lido AS (
     SELECT

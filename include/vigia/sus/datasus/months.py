@@ -14,28 +14,19 @@ def _add_months(d: date, k: int) -> date:
     return date(m // 12, m % 12 + 1, 1)
 
 
-def _as_month(value) -> date | None:
-    """A date, datetime or 'AAAAMM' / 'AAAA-MM[-DD]' text as the first of its month; None otherwise."""
+# a competência as a row of a DATASUS file holds it (the SQL ingestion's rule too)
+AAAAMM = r"(19[0-9]{2}|20[0-9]{2})(0[1-9]|1[0-2])"  # ASCII digits, as the SQL's [0-9]
+_MONTH_TEXT = {True: re.compile(AAAAMM), False: re.compile(r"(19\d{2}|20\d{2})-?(0[1-9]|1[0-2])(-\d{2})?")}
+
+
+def _as_month(value, aaaamm_only: bool = False) -> date | None:
+    """A date, datetime or 'AAAAMM' / 'AAAA-MM[-DD]' text as the first of its month; None otherwise.
+    ``aaaamm_only``: text must be AAAAMM (surrounding blanks ignored), as a row holds its competência:
+    the SQL ingestion refuses 'AAAA-MM' in a row, and so does this; arguments may use either form."""
     if isinstance(value, (datetime, date)) and not pd.isna(value):
         return date(value.year, value.month, 1)
     if isinstance(value, str):
-        m = re.fullmatch(r"(19\d{2}|20\d{2})-?(0[1-9]|1[0-2])(-\d{2})?", value.strip())
-        if m:
-            return date(int(m[1]), int(m[2]), 1)
-    return None
-
-
-_AAAAMM = re.compile(r"(19\d{2}|20\d{2})(0[1-9]|1[0-2])")
-
-
-def _as_competencia(value) -> date | None:
-    """A competência as a row holds it: a date or datetime (the first of its month), or AAAAMM text
-    (surrounding blanks ignored); None for anything else. Stricter than :func:`_as_month`, which also
-    takes 'AAAA-MM' for arguments: the SQL ingestion refuses that form in a row, and so does this."""
-    if isinstance(value, (datetime, date)) and not pd.isna(value):
-        return date(value.year, value.month, 1)
-    if isinstance(value, str):
-        m = _AAAAMM.fullmatch(value.strip())
+        m = _MONTH_TEXT[aaaamm_only].fullmatch(value.strip())
         if m:
             return date(int(m[1]), int(m[2]), 1)
     return None

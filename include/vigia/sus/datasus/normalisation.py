@@ -22,7 +22,7 @@ from vigia.sus.datasus.layout import (
     SCHEMAS,
     DatasusFormatError,
 )
-from vigia.sus.datasus.months import _map_unique
+from vigia.sus.datasus.months import AAAAMM, _map_unique
 from vigia.sus.datasus.readers import _upper_columns, read_raw
 
 log = logging.getLogger(__name__)
@@ -48,15 +48,10 @@ def _month_of(text: pd.Series, keep_invalid: bool = False) -> pd.Series:
     """AAAAMM text -> date (first of month); missing -> None; anything else -> None, or with
     ``keep_invalid`` its stripped text, so that the quarantine message can show what the file held."""
     t = text.astype(str).str.strip().where(text.notna())
-    ok = t.str.fullmatch(r"(19[0-9]{2}|20[0-9]{2})(0[1-9]|1[0-2])", na=False)
+    ok = t.str.fullmatch(AAAAMM, na=False)
     months = _map_unique(t.where(ok), lambda v: date(int(v[:4]), int(v[4:]), 1) if isinstance(v, str) else None)
-    if keep_invalid:
-        bad = (~ok & t.notna()).to_numpy(dtype=bool)
-        if bad.any():
-            values = months.to_numpy(dtype=object, copy=True)
-            values[bad] = t.to_numpy(dtype=object)[bad]
-            months = pd.Series(values, index=text.index, dtype=object)
-    return months
+    bad = ~ok & t.notna()
+    return months.mask(bad, t) if keep_invalid and bad.any() else months
 
 
 def _number(s: pd.Series) -> pd.Series:

@@ -11,12 +11,14 @@ being lost.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
 from vigia.sus.datasus.files import parse_name
 from vigia.sus.datasus.layout import MAX_DELAY_MONTHS, SCHEMAS
-from vigia.sus.datasus.months import _as_competencia, _as_month, _map_unique
+from vigia.sus.datasus.months import _as_month, _map_unique
 
 
 def _show(s: pd.Series) -> pd.Series:
@@ -75,7 +77,7 @@ def code_problems(df: pd.DataFrame, system: str, max_delay_months: int | None = 
     p = _Problems(df.index)
     if system in ("SIA", "SIH", "CNES"):
         p.digits(df, "cnes", 7)
-        months = _map_unique(df["competencia"], _as_competencia)
+        months = _map_unique(df["competencia"], partial(_as_month, aaaamm_only=True))
         p.flag(
             months.isna(),
             lambda m: "competencia '" + _show(df["competencia"][m]) + "' is not a valid AAAAMM month",
