@@ -102,8 +102,9 @@ def assert_equivalent(landing: Path, competencia: date, out: Path) -> tuple[dict
     assert summed(staged) == summed(staged_like_sql(good))
     sql_bad = pd.concat([pd.read_parquet(out / f"quarantine_{s}.parquet") for s in SYSTEMS], ignore_index=True)
     assert list(sql_bad.columns) == ingest_sql.QUARANTINE_COLUMNS
+    assert list(bad.columns) == ingest_sql.QUARANTINE_COLUMNS  # the pandas path's quarantine: the same columns
     if len(bad):
-        key = ["sistema", "arquivo", "cnes", "procedimento", "municipio_residencia", "problema"]
+        key = ["sistema", "arquivo", "linha", "cnes", "procedimento", "municipio_residencia", "problema"]
         assert rows(sql_bad, key) == rows(bad, key)
         assert rows(normalised[normalised["problema"].notna()], key) == rows(bad, key)
     else:
@@ -175,7 +176,7 @@ def test_bad_rows_land_in_quarantine_with_their_problem(tmp_path):
     assert problems[2] == "procedimento '030101007' is not 10 digits"
     assert problems[3] == "competencia '201613' is not a valid AAAAMM month"
     assert problems[4] == "quantidade missing or not numeric"
-    assert bad.sort_values("linha")["linha"].tolist()[:5] == [0, 1, 2, 3, 4]
+    assert bad.sort_values("linha")["linha"].tolist()[:5] == [1, 2, 3, 4, 5]  # 1 = the first data row
     assert (bad["arquivo"] == "PAAC1606.parquet").all()
 
 
@@ -194,12 +195,12 @@ def test_a_bad_competencia_is_shown_as_the_file_holds_it_on_both_paths(tmp_path)
     pq.write_table(pa.Table.from_pandas(sih, preserve_index=False), landing / "SIH" / "RDAC1606.parquet")
     _, _, bad = assert_equivalent(landing, JUNE, tmp_path / "out")  # the same texts on both paths
     got = dict(zip(zip(bad["sistema"], bad["linha"].astype(int)), bad["problema"]))
-    assert got[("SIA", 0)] == "competencia '2016-06' is not a valid AAAAMM month"
-    assert got[("SIA", 1)] == "competencia '201600' is not a valid AAAAMM month"
-    assert got[("SIA", 2)] == "competencia '' is not a valid AAAAMM month"
-    assert got[("SIA", 3)] == "competencia '16O6' is not a valid AAAAMM month"
-    assert got[("SIH", 0)] == "competencia '201613' is not a valid AAAAMM month"
-    assert got[("SIH", 1)] == "competencia '' is not a valid AAAAMM month"
+    assert got[("SIA", 1)] == "competencia '2016-06' is not a valid AAAAMM month"
+    assert got[("SIA", 2)] == "competencia '201600' is not a valid AAAAMM month"
+    assert got[("SIA", 3)] == "competencia '' is not a valid AAAAMM month"
+    assert got[("SIA", 4)] == "competencia '16O6' is not a valid AAAAMM month"
+    assert got[("SIH", 1)] == "competencia '201613' is not a valid AAAAMM month"
+    assert got[("SIH", 2)] == "competencia '' is not a valid AAAAMM month"
     assert len(bad) == 6
 
 
@@ -393,7 +394,7 @@ def test_each_distinct_value_is_checked_once_yet_every_bad_row_stays_on_its_own(
     pq.write_table(pa.Table.from_pandas(sia, preserve_index=False), landing / "SIA" / "PAAC1606.parquet")
     result, good, bad = assert_equivalent(landing, JUNE, tmp_path / "out")
     bad = bad.sort_values("linha")
-    assert bad["linha"].tolist() == [0, 1, 2, 5]
+    assert bad["linha"].tolist() == [1, 2, 3, 6]
     assert bad["problema"].tolist()[:3] == ["cnes '12AB' is not 7 digits"] * 3
     assert bad["problema"].tolist()[3] == "municipio_estabelecimento '' is not 6 digits"
     assert result["systems"]["SIA"]["quarantined"] == 4

@@ -84,6 +84,28 @@ def test_bad_rows_within_the_threshold_are_quarantined_counted_and_published(lan
     assert dq.values.tolist() == [["sus_ingest_files", True, n_bad]]
 
 
+def test_bad_rows_of_a_csv_landing_are_quarantined_with_their_row_numbers(landing, tmp_path, warehouse):
+    """CSV (and .dbc, object storage) landings go through the pandas path: its quarantine carries the same
+    columns as the DuckDB path's, so the quarantine gate passes and each row is located by file and linha
+    (1 = the first data row; its CSV text line is linha + 1). It once lacked linha and the gate crashed."""
+    copy, n_bad = corrupt(landing, tmp_path, 0.005)
+    parquet = copy / "SIA" / f"PAMG{END:%y%m}.parquet"
+    rows = pd.read_parquet(parquet)
+    rows.to_csv(parquet.with_suffix(".csv"), index=False)
+    parquet.unlink()
+    run = p.SusRun("r2csv", END, str(copy), max_bad_share=0.01)
+    counts = run_until_cube(run, warehouse)
+    assert counts["dq_quarantine"] == n_bad > 0
+    quarantined = [json.loads(r) for r in warehouse.query("SELECT row_json FROM dq_quarantine")["row_json"]]
+    assert {r["arquivo"] for r in quarantined} == {f"PAMG{END:%y%m}.csv"}
+    lines = pd.read_csv(parquet.with_suffix(".csv"), dtype=str)
+    for r in quarantined:  # the row linha names holds the quarantined, 5-digit municipality
+        assert lines.loc[int(r["linha"]) - 1, "PA_MUNPCN"] == r["municipio_residencia"]
+        assert len(r["municipio_residencia"]) == 5
+    dq = warehouse.query("SELECT suite, success FROM dq_results WHERE suite = 'sus_quarantine'")
+    assert dq.values.tolist() == [["sus_quarantine", True]]
+
+
 def test_quarantined_admission_numbers_are_pseudonymised(landing, tmp_path, warehouse, monkeypatch):
     # N_AIH identifies one patient's hospital admission: the landing keeps it, the warehouse gets its pseudonym
     from vigia import pseudonym

@@ -7,7 +7,8 @@ each distinct value once, in a small table per column (a dictionary: raw value a
 problem), and the one pass over the rows joins each row to its dictionaries.
 
 * :func:`register_bruto`: the temporary view ``bruto`` of one group of files (same stored types): arquivo_id
-  (DuckDB's ``file_index``: an integer is a cheaper join key than the file name), filename, linha,
+  (DuckDB's ``file_index``: an integer is a cheaper join key than the file name), filename, linha (the row's
+  number among its file's data rows, 1 = the first, as the pandas readers number them),
   the raw columns as stored under their aliases, numbers as DOUBLE and per-row texts.
 * :func:`register_codes`: one dictionary per fixed-width code column
   (``include/sql/sus/dicionario_codigo.sql``).
@@ -65,7 +66,7 @@ def register_bruto(con, key: tuple, paths: list[str], raw: Mapping[str, str], nu
     dictionary). Returns source column -> (alias, DuckDB type as stored) of the ``raw`` columns.
     """
     texts = texts or {}
-    exprs, types = ["file_index AS arquivo_id", "filename", "file_row_number AS linha"], {}
+    exprs, types = ["file_index AS arquivo_id", "filename", "file_row_number + 1 AS linha"], {}
     for column, name, dtype in key:
         if column in raw:
             alias = raw[column]

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from upath import UPath
 
@@ -39,7 +40,8 @@ def read_competencia(
     reach (competência missing/invalid or outside the file's delay window): those come with the call
     for their file's processing month so that code_problems flags them. A pure read, hence idempotent.
     ``ufs`` restricts the states read; ``max_delay_months`` overrides ``MAX_DELAY_MONTHS[system]``
-    (pass the same value to code_problems).
+    (pass the same value to code_problems). Each row carries ``linha``, its number among its file's data
+    rows (1 = the first): the quarantine locates a bad row by ``arquivo`` and ``linha``.
     """
     system = _check_system(system)
     target = _as_month(competencia)
@@ -58,6 +60,9 @@ def read_competencia(
     frames = []
     for f in files:
         df = read_file(f)
+        # the row's number among the file's data rows, 1 = the first (a CSV's text line is linha + 1, for
+        # its header), kept through the filter: the quarantine locates a bad row by file and linha
+        df.insert(len(df.columns), "linha", np.arange(1, len(df) + 1, dtype=np.int64))
         comp = df["competencia"]
         lo, hi = _add_months(f.processing_month, -delay), f.processing_month
         unreachable = _map_unique(comp, lambda c: not isinstance(c, date) or not (lo <= c <= hi)).astype(bool)
