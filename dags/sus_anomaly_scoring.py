@@ -129,7 +129,8 @@ def sus_anomaly_scoring():
         from vigia.sus import pipeline
 
         get_current_context()["uf"] = uf
-        return pipeline.ingest_uf(_run(), uf)
+        with fail_fast():  # a malformed file (missing column, cut .dbc) fails at once: a retry reads it again
+            return pipeline.ingest_uf(_run(), uf)
 
     @task(outlets=[DQ_RESULTS])
     def dq_ingest(ufs: list[str], _ingested) -> dict:

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from upath import UPath
 
+from tests.unit.datasus_dbc import dbc_of
 from vigia.sus import datasus as ds
 from vigia.sus.datasus import DatasusFile, DatasusFormatError
 
@@ -535,3 +536,35 @@ def test_dbc_plumbing_with_a_stub_decompressor(tmp_path, monkeypatch, memory_lan
     assert len(df) == 5 and df.loc[0, "procedimento"] == "0604460058" and df.loc[0, "arquivo"] == "PAAC1606.dbc"
     assert len(calls) == 1 and calls[0][1].endswith("PAAC1606.dbf")
     assert not Path(calls[0][1]).exists()  # the temporary .dbf is removed
+
+
+def test_a_real_dbc_is_decompressed_by_pyreaddbc_and_reads_like_the_csv(tmp_path):
+    """A .dbc as DATASUS writes it (tests/unit/datasus_dbc.py), read through pyreaddbc, no stub."""
+    sia_dbf(tmp_path / "template.dbf")
+    landing = tmp_path / "landing"
+    (landing / "SIA").mkdir(parents=True)
+    (landing / "SIA" / "PAAC1606.dbc").write_bytes(dbc_of((tmp_path / "template.dbf").read_bytes()))
+    df = ds.read_competencia(landing, "SIA", JUN)
+    from_csv = ds.read_file(landed(tmp_path, "SIA", "PAAC1606.csv")).head(5)
+    assert df["linha"].tolist() == [1, 2, 3, 4, 5]
+    pd.testing.assert_frame_equal(df.drop(columns=["arquivo", "linha"]), from_csv.drop(columns="arquivo"))
+
+
+def test_a_cut_dbc_raises_naming_the_file_and_the_records_missing(tmp_path):
+    """pyreaddbc stops quietly where a cut stream ends; the header's record count tells the file is short."""
+    sia_dbf(tmp_path / "template.dbf", n=40)
+    whole = dbc_of((tmp_path / "template.dbf").read_bytes())
+    cut = dbc_of((tmp_path / "template.dbf").read_bytes(), cut=(len(whole) - 400) // 2)
+    (tmp_path / "SIA").mkdir()
+    (tmp_path / "SIA" / "PAAC1606.dbc").write_bytes(cut)
+    with pytest.raises(ds.DatasusFormatError) as err:
+        ds.read_raw(tmp_path / "SIA" / "PAAC1606.dbc")
+    text = str(err.value)
+    assert text.startswith("PAAC1606.dbc: truncated: its header announces 40 record(s) of")
+    assert "complete record(s)); land the whole file again" in text
+
+
+def test_a_file_that_is_not_a_dbc_raises_naming_it(tmp_path):
+    (tmp_path / "PAAC1606.dbc").write_bytes(b"<html><body>503 Service Unavailable</body></html>")
+    with pytest.raises(ds.DatasusFormatError, match=r"^PAAC1606\.dbc: not a readable DATASUS \.dbc"):
+        ds.read_raw(tmp_path / "PAAC1606.dbc")

@@ -203,6 +203,10 @@ def test_a_municipality_without_population_fails_the_gate_naming_it(landing, tmp
     assert "DQ gate 'sus_ingest' failed: 1 of" in text
     assert "column municipio_sem_populacao: expect_column_values_to_be_null" in text
     assert f"sample bad values: {gone}" in text
+    rows = served.value_counts()  # the note names the file to complete and the rows that need it
+    shown = ", ".join(f"{m} ({rows[m]:,} row(s))" for m in gone)
+    assert (f"IBGE/populacao.csv has no population for {END.year} for 2 municipality(ies) of residence of the SIA "
+            f"production (e.g. {shown}): add their {END.year} rows to IBGE/populacao.csv") in text
     assert not warehouse.table_exists("sus_production_monthly")
 
 

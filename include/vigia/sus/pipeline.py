@@ -195,6 +195,22 @@ def with_population_coverage(summary: pd.DataFrame, population: pd.DataFrame, an
     return summary.assign(municipio_sem_populacao=municipio.where(~municipio.isin(known)))
 
 
+def population_gaps(summary: pd.DataFrame, ano: int, examples: int = 5) -> list[str]:
+    """One line per system whose production names municipalities of residence that ``IBGE/populacao.csv``
+    has no population for in ``ano`` (``summary``: :func:`with_population_coverage`'s): the file to complete,
+    the municipalities and the landed rows that need them."""
+    path = "/".join(datasus.POPULATION_FILE)
+    out = []
+    gaps = summary[summary["municipio_sem_populacao"].notna()]
+    for sistema, g in gaps.groupby("sistema", sort=True):
+        per = g.groupby("municipio_sem_populacao", sort=True)["linhas"].sum()
+        shown = ", ".join(f"{m} ({int(n):,} row(s))" for m, n in per.head(examples).items())
+        out.append(f"{path} has no population for {ano} for {len(per)} municipality(ies) of residence of the "
+                   f"{sistema} production (e.g. {shown}): add their {ano} rows to {path} (6-digit code, as "
+                   "DATASUS writes it) and rerun")
+    return out
+
+
 def _quarantine_sample(run: SusRun, ufs: list[str], limit: int = quality.QUARANTINE_SAMPLE) -> pd.DataFrame:
     frames = []
     for uf in ufs:
@@ -297,6 +313,7 @@ def gate_ingest(run: SusRun, warehouse: Warehouse, ufs: list[str]) -> dict:
     summary = with_population_coverage(production_summary(production_files(run, ufs)), population,
                                        run.competencia.year)
     report = validate(summary, quality.ingest_suite())
+    report.notes += population_gaps(summary, run.competencia.year)
     record(warehouse, report, run.info("dq_ingest"))
     report.raise_for_failure()
     return {"rows": int(summary["linhas"].sum()) if len(summary) else 0, "quarantined": int(files["bad"].sum()),

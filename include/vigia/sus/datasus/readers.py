@@ -12,10 +12,10 @@ number:
 * ``.dbc`` (DATASUS's compressed DBF): ``pyreaddbc.dbc2dbf`` into a temporary
   ``.dbf``, then ``dbfread.DBF(..., encoding="iso-8859-1", raw=True)``: the
   raw bytes of every field decoded and stripped, i.e. the same text a CSV
-  export carries. **The .dbc step was not exercised on a real .dbc file in
-  this project** (none is available offline); the tests cover the DBF reader
-  on a DBF they write themselves, and the .dbc plumbing with ``dbc2dbf``
-  replaced by a stub.
+  export carries. No DATASUS .dbc is available offline: the tests write real
+  ones (a DBF of the fixture rows, its records PKWare-DCL compressed as
+  DATASUS does, ``tests/unit/datasus_dbc.py``) and read them through
+  ``pyreaddbc``; a cut or foreign file raises, naming it.
 """
 
 from __future__ import annotations
@@ -124,12 +124,34 @@ def _read_parquet(path: UPath, columns: Iterable[str] | None = None) -> pd.DataF
     return df
 
 
-def _read_dbf(path: str | Path, columns: Iterable[str] | None = None) -> pd.DataFrame:
-    """A local .dbf, every field as its stripped ISO-8859-1 text (DATASUS's encoding); blank = missing."""
+DBC = "DATASUS .dbc (a DBF whose records are PKWare-DCL compressed)"
+
+
+def _read_dbf(path: str | Path, columns: Iterable[str] | None = None, name: str | None = None,
+              what: str = "DBF (dBase) table") -> pd.DataFrame:
+    """A local .dbf, every field as its stripped ISO-8859-1 text (DATASUS's encoding); blank = missing.
+
+    A file shorter than its header announces (records count x record length) raises
+    :class:`DatasusFormatError` naming it (``name``: the landed file's, e.g. its .dbc) instead of giving
+    the records that happen to be there: an interrupted download would otherwise pass as a small month.
+    ``what`` the file should have been, for the message on a header that is not a DBF's."""
     from dbfread import DBF
 
+    name = name or Path(path).name
     wanted = _wanted(columns)
-    table = DBF(str(path), encoding="iso-8859-1", raw=True, load=False, recfactory=None)
+    try:
+        table = DBF(str(path), encoding="iso-8859-1", raw=True, load=False, recfactory=None)
+    except Exception as exc:  # dbfread raises struct.error, ValueError... on a header that is not a DBF's
+        raise DatasusFormatError(f"{name}: not a readable {what}: {type(exc).__name__}: {exc}") from exc
+    header = table.header
+    expected = header.headerlen + header.numrecords * header.recordlen
+    size = Path(path).stat().st_size
+    if size < expected:
+        complete = max(size - header.headerlen, 0) // max(header.recordlen, 1)
+        raise DatasusFormatError(
+            f"{name}: truncated: its header announces {header.numrecords:,} record(s) of {header.recordlen} "
+            f"bytes ({expected:,} bytes of table), the file holds {size:,} bytes ({complete:,} complete "
+            "record(s)); land the whole file again (an interrupted download?)")
     names = [f.name.upper() for f in table.fields]
     keep = [i for i, n in enumerate(names) if wanted is None or n in wanted]
     data: list[list[str | None]] = [[] for _ in keep]
@@ -144,7 +166,8 @@ def _read_dbf(path: str | Path, columns: Iterable[str] | None = None) -> pd.Data
 def _read_dbc(path: UPath, columns: Iterable[str] | None = None) -> pd.DataFrame:
     """A .dbc: decompressed by pyreaddbc into a temporary .dbf, then read as DBF.
 
-    NOT exercised on a real .dbc file in this project (see the module docstring).
+    A file pyreaddbc cannot decompress, or whose decompressed table is shorter than its header says
+    (pyreaddbc stops quietly at the end of a cut stream), raises :class:`DatasusFormatError` naming it.
     A remote file is first copied to the temporary folder: pyreaddbc reads local files only.
     """
     import pyreaddbc
@@ -158,8 +181,13 @@ def _read_dbc(path: UPath, columns: Iterable[str] | None = None) -> pd.DataFrame
             with path.open("rb") as src, open(local, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
         dbf = tmpdir / (Path(path.name).stem + ".dbf")
-        pyreaddbc.dbc2dbf(str(local), str(dbf))
-        return _read_dbf(dbf, columns)
+        try:
+            pyreaddbc.dbc2dbf(str(local), str(dbf))
+        except Exception as exc:  # struct.error, OSError... on a file that is not a .dbc
+            raise DatasusFormatError(f"{path.name}: not a readable {DBC}: {type(exc).__name__}: {exc}") from exc
+        if not dbf.exists():
+            raise DatasusFormatError(f"{path.name}: not a readable {DBC}: nothing was decompressed")
+        return _read_dbf(dbf, columns, name=path.name, what=DBC)
 
 
 _READERS = {"csv": _read_csv, "parquet": _read_parquet, "dbc": _read_dbc}
