@@ -66,7 +66,9 @@ class ConnectionSpec:
                 "duckdb:///<path>.duckdb or postgresql://user:password@host:5432/db"
             )
         if kind == "duckdb":
-            return cls(conn_id, kind, path=unquote(parts.path) or None)
+            path = unquote(parts.path)
+            # Airflow writes the path quoted (duckdb:///%2Fdata%2Fw.duckdb): one slash of the URI, one of the path
+            return cls(conn_id, kind, path=(path[1:] if path.startswith("//") else path) or None)
         return cls(
             conn_id,
             kind,

@@ -45,6 +45,9 @@ def test_bind_variables_are_rewritten_per_driver_not_the_values():
 def test_connection_uris():
     d = ConnectionSpec.from_uri("warehouse", "duckdb:///srv/vigia/warehouse.duckdb")
     assert (d.kind, d.path) == ("duckdb", "/srv/vigia/warehouse.duckdb")
+    # as `airflow connections export --serialization-format uri` writes it: the path quoted
+    q = ConnectionSpec.from_uri("warehouse", "duckdb:///%2Fsrv%2Fvigia%2Fwarehouse.duckdb")
+    assert q.path == "/srv/vigia/warehouse.duckdb"
     p = ConnectionSpec.from_uri("warehouse", "postgresql://bi:s%40cret@db.local:5433/dw?connect_timeout=3")
     assert (p.kind, p.host, p.port, p.login, p.password, p.database) == (
         "postgres", "db.local", 5433, "bi", "s@cret", "dw")

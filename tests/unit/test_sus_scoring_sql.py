@@ -10,6 +10,7 @@ order, same values (to floating-point summation order: the SQL sums money in ano
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -203,6 +204,22 @@ def test_on_demand_sheet_scores_from_the_warehouse(reference, warehouse_uri, war
     assert "limiar (4 × taxa nacional)" in page
     with pytest.raises(SystemExit, match="no cube for 2027-01"):
         sus_cli.sheet(jump["cnes"], jump["alvo"], "2027-01", str(reference["landing"]), tmp_path / "x.html")
+    # what does not exist is refused, naming it, and no sheet is written
+    for cnes, alvo, expected in [("877", jump["alvo"], "--cnes '877': expected the establishment's 7-digit CNES"),
+                                 (jump["cnes"], "SIA-999999", "--alvo 'SIA-999999': not a target of alvos.csv"),
+                                 ("9999999", jump["alvo"], f"CNES 9999999 has no production of {jump['alvo']} in "
+                                                           f"{END:%Y-%m} in the warehouse's cube")]:
+        with pytest.raises(SystemExit, match=re.escape(expected)):
+            sus_cli.sheet(cnes, alvo, f"{END:%Y-%m}", str(reference["landing"]), tmp_path / "none.html")
+    assert not (tmp_path / "none.html").exists()
+    with pytest.raises(SystemExit) as usage:
+        sus_cli.main(["sheet", "--cnes", jump["cnes"], "--alvo", jump["alvo"], "--competencia", "11/2026"])
+    assert usage.value.code == 2  # argparse's usage error, not a traceback
+    # --warehouse: a connection kept in Airflow's metadata DB reaches the command through it
+    monkeypatch.delenv("AIRFLOW_CONN_WAREHOUSE")
+    page = sus_cli.sheet(jump["cnes"], jump["alvo"], f"{END:%Y-%m}", str(reference["landing"]),
+                         tmp_path / "w.html", k=3, warehouse=warehouse_uri).read_text(encoding="utf-8")
+    assert f"{rank}º de {len(ranking)}" in page  # k = 3, as the reference month was scored
 
 
 def test_oscillation_of_some_months_equals_the_full_result_filtered():

@@ -2,15 +2,26 @@
 
 Renders the fact sheet of any establishment x target x competência on demand,
 scored like the DAG's score step does, from the cubes and the IBGE population in the
-warehouse (``AIRFLOW_CONN_WAREHOUSE`` or the embedded default; the command writes no
-score and no population there) and the CNES registry of the landing folder
-(``--landing``, by default ``$AIRFLOW_VAR_SUS_LANDING_PATH``, the DAG's ``sus_landing_path``).
+warehouse (``--warehouse``, by default ``$AIRFLOW_CONN_WAREHOUSE``, else the embedded
+default; the command writes no score and no population there) and the CNES registry of the
+landing folder (``--landing``, by default ``$AIRFLOW_VAR_SUS_LANDING_PATH``, the DAG's
+``sus_landing_path``). It runs outside Airflow: a connection or Variable kept in Airflow's
+metadata database (created in the UI) reaches it through those options, e.g.
+``--warehouse "$(airflow connections export - --file-format env --serialization-format uri |
+sed -n 's/^warehouse=//p')" --landing "$(airflow variables get sus_landing_path)"``; the
+command says which warehouse and landing it read.
+
+It refuses, naming what is wrong, a CNES that is not 7 digits, a target not in
+``alvos.csv``, a competência that is not YYYY-MM, and an establishment with no production
+of the target in the competência.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -31,14 +42,35 @@ def published_k(wh, month) -> float | None:
     return float(got.iloc[0]) if len(got) == 1 else None
 
 
+def warehouse_uri(given: str | None = None) -> str:
+    """``given``, else ``$AIRFLOW_CONN_WAREHOUSE``, else the embedded default (``data/warehouse.duckdb``)."""
+    return given or os.environ.get("AIRFLOW_CONN_WAREHOUSE") or default_uri("warehouse")
+
+
+def check_request(cnes: str, alvo: str, tgt: pd.DataFrame) -> None:
+    """SystemExit naming the argument when ``cnes`` is not 7 digits or ``alvo`` is not a target of ``tgt``."""
+    if not re.fullmatch(r"[0-9]{7}", cnes):
+        raise SystemExit(f"--cnes {cnes!r}: expected the establishment's 7-digit CNES code, e.g. 2000296")
+    if alvo not in set(tgt["alvo"]):
+        system = alvo.split("-", 1)[0].upper()
+        near = sorted(a for a in tgt["alvo"] if a.startswith(system + "-"))[:8] or sorted(tgt["alvo"])[:8]
+        raise SystemExit(f"--alvo {alvo!r}: not a target of {targets.DEFAULT_PATH.name} "
+                         f"(e.g. {', '.join(near)}; the column alvo lists them all)")
+
+
 def sheet(cnes: str, alvo: str, competencia: str, landing: str, out: Path | None,
-          history_months: int = 12, k: float | None = None) -> Path:
+          history_months: int = 12, k: float | None = None, warehouse: str | None = None) -> Path:
     """Score ``competencia`` as the DAG's score step does (:func:`vigia.sus.scoring.score_from_warehouse`:
     the GROUP BYs in the warehouse, pandas on aggregates) and write the sheet of ``cnes`` x ``alvo``.
-    ``k``: the per-capita threshold multiplier; by default the one the month was published with, else 3."""
+    ``k``: the per-capita threshold multiplier; by default the one the month was published with, else 3.
+    ``warehouse``: its URI (:func:`warehouse_uri`). Refuses (SystemExit) what :func:`check_request` does, and
+    an establishment with no production of ``alvo`` in ``competencia``."""
     month = runs.month_start(competencia)
-    wh = open_warehouse(ConnectionSpec.from_uri(
-        "warehouse", os.environ.get("AIRFLOW_CONN_WAREHOUSE") or default_uri("warehouse")))
+    tgt = targets.load()
+    check_request(cnes, alvo, tgt)
+    spec = ConnectionSpec.from_uri("warehouse", warehouse_uri(warehouse))
+    print(f"warehouse: {spec.describe()}; CNES registry from the landing {landing}", file=sys.stderr)
+    wh = open_warehouse(spec)
     start = runs.add_months(month, -history_months)
     covered = cubes.ensure_coarse_cubes(wh, start, month)
     if month not in covered:
@@ -48,12 +80,19 @@ def sheet(cnes: str, alvo: str, competencia: str, landing: str, out: Path | None
         raise SystemExit(f"no IBGE population for {competencia} in the warehouse (sus_population): "
                          "run sus_anomaly_scoring for it first")
     registry, _ = datasus.read_registry(landing, month)
-    tgt = targets.load()
+    if not (registry["cnes"].astype(str) == cnes).any():
+        print(f"CNES {cnes} is not in the CNES registry of {landing} for {competencia}: the sheet shows no unit "
+              "type, UF or municipality for it and no mobile-unit flag", file=sys.stderr)
     k = k or published_k(wh, month) or scoring.K
     result, month_cubes = scoring.score_from_warehouse(wh, month, population, registry, covered,
                                                        history_months=history_months, k=k, publish=False,
                                                        measures=targets.measures(tgt))
     result.municipal = result.municipal.assign(k=k)
+    mine = month_cubes.month[(month_cubes.month["cnes"].astype(str) == cnes) & (month_cubes.month["alvo"] == alvo)]
+    if mine.empty:
+        raise SystemExit(f"CNES {cnes} has no production of {alvo} in {competencia} in the warehouse's cube "
+                         f"({spec.describe()}): no sheet to draw (see sus_provider_excess for the month's "
+                         "establishments and targets)")
     cube = scoring.fact_sheet_cube(month_cubes.month, scoring.establishment_series(wh, start, month, [cnes]))
     html = fact_sheets.render(cnes, alvo, month, cube, result, dict(zip(tgt["alvo"], tgt["nome"])), registry,
                               months=[pd.Timestamp(m) for m in covered], population=population)
@@ -72,11 +111,17 @@ def main(argv: list[str] | None = None) -> int:
                    "$SUS_LANDING_PATH, else the generated sample)",
                    default=os.environ.get("AIRFLOW_VAR_SUS_LANDING_PATH") or os.environ.get("SUS_LANDING_PATH")
                    or default_landing())
+    s.add_argument("--warehouse", default=None, help="the warehouse URI, as in AIRFLOW_CONN_WAREHOUSE (default: "
+                   "$AIRFLOW_CONN_WAREHOUSE, else the embedded data/warehouse.duckdb)")
     s.add_argument("--out", type=Path, default=None)
     s.add_argument("--k", type=float, default=None, help="per-capita threshold multiplier (default: the one the "
                    "month's published scores used, else 3)")
     args = parser.parse_args(argv)
-    path = sheet(args.cnes, args.alvo, args.competencia, args.landing, args.out, k=args.k)
+    try:
+        runs.month_start(args.competencia)
+    except ValueError as exc:
+        parser.error(f"--competencia: {exc}")
+    path = sheet(args.cnes, args.alvo, args.competencia, args.landing, args.out, k=args.k, warehouse=args.warehouse)
     print(f"fact sheet: {path}")
     return 0
 
