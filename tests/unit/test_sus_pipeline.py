@@ -106,6 +106,25 @@ def test_bad_rows_of_a_csv_landing_are_quarantined_with_their_row_numbers(landin
     assert dq.values.tolist() == [["sus_quarantine", True]]
 
 
+def test_a_header_only_file_of_the_month_is_named(landing, tmp_path, warehouse):
+    """A part of the month that gave no row (an empty or header-only file) is named by dq_ingest, and logged:
+    its production would be missing from the cube. A later month's file without late records is not."""
+    copy = copy_of(landing, tmp_path)
+    whole = copy / "SIA" / f"PAMG{END:%y%m}.parquet"
+    rows = pd.read_parquet(whole)
+    whole.rename(whole.with_name(f"PAMG{END:%y%m}a.parquet"))
+    rows.head(0).to_parquet(whole.with_name(f"PAMG{END:%y%m}b.parquet"), index=False)
+    run = p.SusRun("r2empty", END, str(copy))
+    ufs = p.list_ufs(run)
+    for uf in ufs:
+        p.ingest_uf(run, uf)
+    checked = p.gate_ingest(run, warehouse, ufs)
+    assert checked["files_without_rows"] == [
+        f"file PAMG{END:%y%m}b.parquet: no row of competência {END:%Y-%m} (empty, header only, or rows of other "
+        "months only); its production, if any, is missing from the cube"]
+    assert checked["rows"] > 0
+
+
 def test_quarantined_admission_numbers_are_pseudonymised(landing, tmp_path, warehouse, monkeypatch):
     # N_AIH identifies one patient's hospital admission: the landing keeps it, the warehouse gets its pseudonym
     from vigia import pseudonym

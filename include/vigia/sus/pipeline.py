@@ -238,6 +238,23 @@ def population_problems(population: pd.DataFrame, limit: int = 10) -> list[str]:
         [f"{path}: {len(bad)} bad lines in all"] if len(bad) > limit else [])
 
 
+def files_without_rows(run: SusRun, ufs: list[str], files: pd.DataFrame) -> list[str]:
+    """The landed files of the competência's own processing month that gave no row of it (``files``: the
+    per-file summaries, which list the files with rows only): an empty or header-only file, or one of
+    another month under this month's name. A later month's file without late records is normal."""
+    selected = [pd.read_parquet(f) for uf in ufs if (f := run.file(f"selected_{uf}.parquet")).exists()]
+    if not selected:
+        return []
+    read = set(files["arquivo"])
+    out = []
+    for sistema, arquivo in pd.concat(selected, ignore_index=True)[["sistema", "arquivo"]].itertuples(index=False):
+        f = datasus.parse_name(arquivo, sistema)
+        if f is not None and f.processing_month == run.competencia and arquivo not in read:
+            out.append(f"file {arquivo}: no row of competência {run.competencia:%Y-%m} (empty, header only, "
+                       "or rows of other months only); its production, if any, is missing from the cube")
+    return out
+
+
 def registry_coverage(run: SusRun, ufs: list[str], registry: pd.DataFrame) -> pd.DataFrame:
     """uf, cnes, cnes_sem_cadastro: every establishment with staged production, by the UF of its files, and
     ``cnes_sem_cadastro`` = its CNES when the registry (``datasus.read_registry``) lacks it, else null (what the
@@ -285,6 +302,9 @@ def gate_ingest(run: SusRun, warehouse: Warehouse, ufs: list[str]) -> dict:
     over = files[files["bad_share"] > run.max_bad_share]
     report.notes += [f"file {r.arquivo}: {r.bad} of {r.rows} rows quarantined ({r.bad_share:.2%}); "
                      f"by rule: {getattr(r, 'bad_by_rule', '')}; e.g. {r.examples}" for r in over.itertuples()]
+    empty_files = files_without_rows(run, ufs, files)
+    for note in empty_files:
+        log.warning(note)
     record(warehouse, report, run.info("dq_ingest"), quarantined=int(files["bad"].sum()))
     report.raise_for_failure()
     sample = _quarantine_sample(run, ufs)
@@ -317,7 +337,8 @@ def gate_ingest(run: SusRun, warehouse: Warehouse, ufs: list[str]) -> dict:
     record(warehouse, report, run.info("dq_ingest"))
     report.raise_for_failure()
     return {"rows": int(summary["linhas"].sum()) if len(summary) else 0, "quarantined": int(files["bad"].sum()),
-            "files": len(files), "registry_notes": report_notes, "population_notes": population_notes}
+            "files": len(files), "registry_notes": report_notes, "population_notes": population_notes,
+            "files_without_rows": empty_files}
 
 
 # --- cube ---------------------------------------------------------------------------
