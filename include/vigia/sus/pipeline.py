@@ -245,7 +245,7 @@ def files_without_rows(run: SusRun, ufs: list[str], files: pd.DataFrame) -> list
     selected = [pd.read_parquet(f) for uf in ufs if (f := run.file(f"selected_{uf}.parquet")).exists()]
     if not selected:
         return []
-    read = set(files["arquivo"])
+    read = set(files["arquivo"]) if "arquivo" in files.columns else set()
     out = []
     for sistema, arquivo in pd.concat(selected, ignore_index=True)[["sistema", "arquivo"]].itertuples(index=False):
         f = datasus.parse_name(arquivo, sistema)
