@@ -75,6 +75,11 @@ def sheet(cnes: str, alvo: str, competencia: str, landing: str, out: Path | None
     covered = cubes.ensure_coarse_cubes(wh, start, month)
     if month not in covered:
         raise SystemExit(f"no cube for {competencia} in the warehouse: run sus_anomaly_scoring for it first")
+    own = scoring.establishment_series(wh, month, runs.add_months(month, 1), [cnes])  # its cube of the month
+    if not (own["alvo"] == alvo).any():
+        raise SystemExit(f"CNES {cnes} has no production of {alvo} in {competencia} in the warehouse's cube "
+                         f"({spec.describe()}): no sheet to draw (see sus_provider_excess for the month's "
+                         "establishments and targets)")
     population = scoring.warehouse_population(wh, month)
     if population.empty:
         raise SystemExit(f"no IBGE population for {competencia} in the warehouse (sus_population): "
@@ -88,11 +93,6 @@ def sheet(cnes: str, alvo: str, competencia: str, landing: str, out: Path | None
                                                        history_months=history_months, k=k, publish=False,
                                                        measures=targets.measures(tgt))
     result.municipal = result.municipal.assign(k=k)
-    mine = month_cubes.month[(month_cubes.month["cnes"].astype(str) == cnes) & (month_cubes.month["alvo"] == alvo)]
-    if mine.empty:
-        raise SystemExit(f"CNES {cnes} has no production of {alvo} in {competencia} in the warehouse's cube "
-                         f"({spec.describe()}): no sheet to draw (see sus_provider_excess for the month's "
-                         "establishments and targets)")
     cube = scoring.fact_sheet_cube(month_cubes.month, scoring.establishment_series(wh, start, month, [cnes]))
     html = fact_sheets.render(cnes, alvo, month, cube, result, dict(zip(tgt["alvo"], tgt["nome"])), registry,
                               months=[pd.Timestamp(m) for m in covered], population=population)
