@@ -238,21 +238,14 @@ def population_problems(population: pd.DataFrame, limit: int = 10) -> list[str]:
         [f"{path}: {len(bad)} bad lines in all"] if len(bad) > limit else [])
 
 
-def files_without_rows(run: SusRun, ufs: list[str], files: pd.DataFrame) -> list[str]:
+def files_without_rows(run: SusRun, files: pd.DataFrame) -> list[str]:
     """The landed files of the competência's own processing month that gave no row of it (``files``: the
     per-file summaries, which list the files with rows only): an empty or header-only file, or one of
     another month under this month's name. A later month's file without late records is normal."""
-    selected = [pd.read_parquet(f) for uf in ufs if (f := run.file(f"selected_{uf}.parquet")).exists()]
-    if not selected:
-        return []
     read = set(files["arquivo"]) if "arquivo" in files.columns else set()
-    out = []
-    for sistema, arquivo in pd.concat(selected, ignore_index=True)[["sistema", "arquivo"]].itertuples(index=False):
-        f = datasus.parse_name(arquivo, sistema)
-        if f is not None and f.processing_month == run.competencia and arquivo not in read:
-            out.append(f"file {arquivo}: no row of competência {run.competencia:%Y-%m} (empty, header only, "
-                       "or rows of other months only); its production, if any, is missing from the cube")
-    return out
+    return [f"file {f.name}: no row of competência {run.competencia:%Y-%m} (empty, header only, or rows of "
+            "other months only); its production, if any, is missing from the cube"
+            for f in own_month_files(selected_files(run), run.competencia) if f.name not in read]
 
 
 def registry_coverage(run: SusRun, ufs: list[str], registry: pd.DataFrame) -> pd.DataFrame:
@@ -302,7 +295,7 @@ def gate_ingest(run: SusRun, warehouse: Warehouse, ufs: list[str]) -> dict:
     over = files[files["bad_share"] > run.max_bad_share]
     report.notes += [f"file {r.arquivo}: {r.bad} of {r.rows} rows quarantined ({r.bad_share:.2%}); "
                      f"by rule: {getattr(r, 'bad_by_rule', '')}; e.g. {r.examples}" for r in over.itertuples()]
-    empty_files = files_without_rows(run, ufs, files)
+    empty_files = files_without_rows(run, files)
     for note in empty_files:
         log.warning(note)
     record(warehouse, report, run.info("dq_ingest"), quarantined=int(files["bad"].sum()))
@@ -382,15 +375,25 @@ def _quarantine_rows(run: SusRun) -> pd.DataFrame:
         columns=["run_id", "suite", "dq_reason", "row_json"])
 
 
+def selected_files(run: SusRun) -> pd.DataFrame:
+    """sistema, arquivo of every landing file the run's ``ingest_uf`` tasks chose (``selected_<uf>.parquet``)."""
+    selected = [pd.read_parquet(f) for f in sorted(run.dir.glob("selected_*.parquet"))]
+    return pd.concat(selected, ignore_index=True) if selected else pd.DataFrame(columns=["sistema", "arquivo"])
+
+
+def own_month_files(files: pd.DataFrame, competencia: date) -> list:
+    """The parsed DATASUS files (``datasus.parse_name``) among ``files`` (sistema, arquivo) whose processing
+    month is the competência itself (not a later month's, which may hold late records)."""
+    parsed = (datasus.parse_name(arquivo, sistema)
+              for sistema, arquivo in files[["sistema", "arquivo"]].itertuples(index=False))
+    return [f for f in parsed if f is not None and f.processing_month == competencia]
+
+
 def uf_coverage(files: pd.DataFrame, competencia: date) -> pd.DataFrame:
     """sistema, uf, uf_codigo of the UFs whose file of the competência's own processing month is among
     ``files`` (sistema, arquivo): the UFs the cube covers (``sus_cube_uf_coverage``). A UF with files of
     later months only (late records) is not covered: most of its production of the month is missing."""
-    rows = set()
-    for sistema, arquivo in files[["sistema", "arquivo"]].itertuples(index=False):
-        f = datasus.parse_name(arquivo, sistema)
-        if f is not None and f.processing_month == competencia:
-            rows.add((f.system, f.uf, UF_CODE[f.uf]))
+    rows = {(f.system, f.uf, UF_CODE[f.uf]) for f in own_month_files(files, competencia)}
     return pd.DataFrame(sorted(rows, key=lambda r: (r[0], r[2])), columns=["sistema", "uf", "uf_codigo"])
 
 
@@ -403,8 +406,7 @@ def publish_cube(run: SusRun, warehouse: Warehouse) -> dict:
     coarse = [PartitionWrite(table, part, pd.read_parquet(run.file(f"cube_{name}.parquet"))
                              .drop(columns="competencia").assign(run_id=run.run_id))
               for name, table in COARSE_TABLES.items()]
-    selected = [pd.read_parquet(f) for f in sorted(run.dir.glob("selected_*.parquet"))]
-    files = pd.concat(selected, ignore_index=True) if selected else pd.DataFrame(columns=["sistema", "arquivo"])
+    files = selected_files(run)
     return warehouse.replace_partitions([
         PartitionWrite(CUBE_TABLE, part, cube), *coarse,
         PartitionWrite(CUBE_FILES_TABLE, part, files.assign(run_id=run.run_id)),
